@@ -1,7 +1,102 @@
-"""Mint SDK: the typed, ergonomic layer over the generated ``mint_client`` package."""
+"""Mint SDK: a typed, ergonomic client for the Mint API (3D worlds and models).
+
+Example:
+    >>> from mint_ext import Mint
+    >>> with Mint() as mint:                                    # doctest: +SKIP
+    ...     op = mint.worlds.generate(prompt="A quiet greenhouse", generation_mode="review")
+    ...     op = mint.operations.wait(op)                       # stops at preview_ready
+    ...     op = mint.operations.wait(mint.operations.approve(op))
+    ...     report = mint.assets.download(op, "out/")
+
+The low-level generated client is the separate package ``mint_client``; it is not re-exported here.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from . import status as status
+from ._client import AsyncMint as AsyncMint
+from ._client import AsyncPager as AsyncPager
+from ._client import Mint as Mint
+from ._client import Pager as Pager
+from ._core import InvalidArgumentError as InvalidArgumentError
+from ._errors import APIConnectionError as APIConnectionError
+from ._errors import APIStatusError as APIStatusError
+from ._errors import APITimeoutError as APITimeoutError
+from ._errors import AuthenticationError as AuthenticationError
+from ._errors import BillingRequiredError as BillingRequiredError
+from ._errors import ConfigurationError as ConfigurationError
+from ._errors import ConflictError as ConflictError
+from ._errors import IdempotencyConflictError as IdempotencyConflictError
+from ._errors import InsufficientCreditsError as InsufficientCreditsError
+from ._errors import InternalServerError as InternalServerError
+from ._errors import MintError as MintError
+from ._errors import NotFoundError as NotFoundError
+from ._errors import OperationCanceledError as OperationCanceledError
+from ._errors import OperationError as OperationError
+from ._errors import OperationFailedError as OperationFailedError
+from ._errors import PermissionDeniedError as PermissionDeniedError
+from ._errors import RateLimitError as RateLimitError
+from ._errors import ResponseValidationError as ResponseValidationError
+from ._errors import UnprocessableEntityError as UnprocessableEntityError
+from ._errors import WaitTimeoutError as WaitTimeoutError
+from ._models import Account as Account
+from ._models import Billing as Billing
+from ._models import ErrorInfo as ErrorInfo
+from ._models import Model as Model
+from ._models import ModelAssets as ModelAssets
+from ._models import Operation as Operation
+from ._models import Page as Page
+from ._models import ResourceRef as ResourceRef
+from ._models import Usage as Usage
+from ._models import World as World
+from ._models import WorldAssets as WorldAssets
+from ._operations import WaitResult as WaitResult
+from ._retry import Clock as Clock
+from ._retry import RetryPolicy as RetryPolicy
+from ._version import __version__ as __version__
+from ._waiting import PollPolicy as PollPolicy
 
-__all__ = ["__version__"]
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Account",
+    "AsyncMint",
+    "AsyncPager",
+    "AuthenticationError",
+    "Billing",
+    "BillingRequiredError",
+    "Clock",
+    "ConfigurationError",
+    "ConflictError",
+    "ErrorInfo",
+    "IdempotencyConflictError",
+    "InsufficientCreditsError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "Mint",
+    "MintError",
+    "Model",
+    "ModelAssets",
+    "NotFoundError",
+    "Operation",
+    "OperationCanceledError",
+    "OperationError",
+    "OperationFailedError",
+    "Page",
+    "Pager",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "RateLimitError",
+    "ResourceRef",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "UnprocessableEntityError",
+    "Usage",
+    "WaitResult",
+    "WaitTimeoutError",
+    "World",
+    "WorldAssets",
+    "__version__",
+    "status",
+]

@@ -1,0 +1,386 @@
+"""``mint.operations``: read, act on and wait for operations (sync and async drivers)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+import httpx
+
+from . import _calls as calls
+from ._core import object_id
+from ._errors import MintError
+from ._flow import AsyncSend, Flow, iterate_async, iterate_sync, run_async
+from ._models import Operation
+from ._waiting import (
+    DEFAULT_WAIT_TIMEOUT,
+    PollPolicy,
+    TokenBucket,
+    normalise_until,
+    wait_flow,
+)
+
+if TYPE_CHECKING:
+    from ._client import AsyncMint, Mint
+
+__all__ = ["AsyncOperations", "Operations", "WaitResult"]
+
+OpRef = str | Operation
+Until = str | Iterable[str] | None
+OnUpdate = Callable[[Operation], object] | None
+
+DEFAULT_MAX_CONCURRENCY = 16
+DEFAULT_MAX_RATE = 20.0
+
+
+@attrs.frozen
+class WaitResult:
+    """The outcome of one operation in ``wait_many`` / ``as_completed``.
+
+    ``operation`` is the final state (or the last state seen when ``error`` is set). ``result()``
+    returns the operation or raises its error, like a future.
+    """
+
+    index: int
+    operation_id: str
+    operation: Operation | None
+    error: MintError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def result(self) -> Operation:
+        if self.error is not None:
+            raise self.error
+        assert self.operation is not None
+        return self.operation
+
+
+def _last_seen(exc: MintError) -> Operation | None:
+    op = getattr(exc, "operation", None) or getattr(exc, "last_operation", None)
+    return op if isinstance(op, Operation) else None
+
+
+async def _as_completed(
+    make_flow: Callable[[str], Flow[Operation]],
+    ids: Sequence[str],
+    send: AsyncSend,
+    sleep: Callable[[float], Awaitable[None]],
+    monotonic: Callable[[], float],
+    max_concurrency: int,
+    max_rate: float,
+) -> AsyncIterator[WaitResult]:
+    """Wait on many operations at once: at most ``max_concurrency`` requests in flight and at most
+    ``max_rate`` requests per second across all of them. Results arrive as they complete."""
+    if max_concurrency < 1:
+        raise ValueError("max_concurrency must be at least 1")
+    gate = asyncio.Semaphore(max_concurrency)
+    bucket = TokenBucket(rate=max_rate, burst=float(max_concurrency))
+
+    async def gated_send(request: httpx.Request) -> httpx.Response:
+        async with gate:
+            delay = bucket.reserve(monotonic())
+            if delay > 0:
+                await sleep(delay)
+            return await send(request)
+
+    results: asyncio.Queue[WaitResult] = asyncio.Queue()
+
+    async def one(index: int, op_id: str) -> None:
+        try:
+            op = await run_async(make_flow(op_id), gated_send, sleep)
+        except MintError as exc:
+            results.put_nowait(WaitResult(index, op_id, _last_seen(exc), exc))
+        else:
+            results.put_nowait(WaitResult(index, op_id, op))
+
+    tasks = [asyncio.ensure_future(one(i, op_id)) for i, op_id in enumerate(ids)]
+    try:
+        for _ in tasks:
+            yield await results.get()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class Operations:
+    """``mint.operations``: get, approve, revise, resume and wait on operations."""
+
+    def __init__(self, client: Mint) -> None:
+        self._c = client
+
+    def get(self, operation: OpRef) -> Operation:
+        """Read an operation once. Example: ``mint.operations.get("op_123").status``."""
+        return self._c._run(calls.get_operation_call(self._c._core, operation))
+
+    def approve(self, operation: OpRef, *, idempotency_key: str | None = None) -> Operation:
+        """Approve a preview (review mode); the operation goes on to final generation.
+
+        Example:
+            >>> op = mint.operations.wait(op)          # doctest: +SKIP
+            >>> if op.is_preview_ready:                 # doctest: +SKIP
+            ...     op = mint.operations.approve(op)
+        """
+        return self._c._run(calls.action_call(self._c._core, "approve", operation, idempotency_key))
+
+    def revise(
+        self, operation: OpRef, *, feedback: str, idempotency_key: str | None = None
+    ) -> Operation:
+        """Ask for a new preview. Example: ``mint.operations.revise(op, feedback="warmer")``."""
+        return self._c._run(
+            calls.action_call(self._c._core, "revise", operation, idempotency_key, feedback)
+        )
+
+    def resume(self, operation: OpRef, *, idempotency_key: str | None = None) -> Operation:
+        """Continue after ``billing_required`` once Credits are topped up."""
+        return self._c._run(calls.action_call(self._c._core, "resume", operation, idempotency_key))
+
+    def _flow(self, operation: OpRef, timeout: float | None, until: Until,
+              poll: PollPolicy | None) -> Flow[Operation]:  # fmt: skip
+        return wait_flow(
+            self._c._core,
+            object_id(operation),
+            timeout=timeout,
+            until=normalise_until(until),
+            policy=poll or PollPolicy(),
+        )
+
+    def poll(
+        self,
+        operation: OpRef,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        until: Until = None,
+        poll: PollPolicy | None = None,
+    ) -> Iterator[Operation]:
+        """Yield the operation each time it visibly changes, until it stops (see :meth:`wait`).
+
+        Example:
+            >>> for snapshot in mint.operations.poll(op, timeout=600):  # doctest: +SKIP
+            ...     print(snapshot.status)
+        """
+        return iterate_sync(self._flow(operation, timeout, until, poll), self._c._http.send,
+                            self._c._sleep)  # fmt: skip
+
+    def wait(
+        self,
+        operation: OpRef,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        until: Until = None,
+        on_update: OnUpdate = None,
+        poll: PollPolicy | None = None,
+    ) -> Operation:
+        """Poll until the operation stops, within one deadline of ``timeout`` seconds.
+
+        Returns on ``succeeded``/``partially_succeeded``, and on ``preview_ready`` in review mode
+        (approve or revise, then wait again). Raises ``OperationFailedError``,
+        ``OperationCanceledError``, ``BillingRequiredError`` (resume, then wait again) or
+        ``WaitTimeoutError``. ``until={"preview_ready"}`` names other stop states. Pass
+        ``timeout=None`` explicitly to wait without a deadline. An id alone is enough to resume
+        waiting from another process.
+
+        Example:
+            >>> op = mint.operations.wait("op_123", timeout=900,      # doctest: +SKIP
+            ...                           on_update=lambda o: print(o.status))
+        """
+        result: Operation | None = None
+        for snapshot in self.poll(operation, timeout=timeout, until=until, poll=poll):
+            result = snapshot
+            if on_update is not None:
+                on_update(snapshot)
+        assert result is not None
+        return result
+
+    def as_completed(
+        self,
+        operations: Iterable[OpRef],
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        until: Until = None,
+        poll: PollPolicy | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_rate: float = DEFAULT_MAX_RATE,
+    ) -> Iterator[WaitResult]:
+        """Wait on many operations; yield a :class:`WaitResult` as each one stops.
+
+        At most ``max_concurrency`` requests are in flight and at most ``max_rate`` requests per
+        second are sent across all operations. One failure never hides the others.
+
+        Example:
+            >>> for r in mint.operations.as_completed(ops, timeout=1800):  # doctest: +SKIP
+            ...     print(r.operation_id, "ok" if r.ok else r.error)
+        """
+        ids = [object_id(o) for o in operations]
+        http = self._c._http
+        mono = self._c._core.clock.monotonic
+        out: queue.Queue[WaitResult | BaseException | None] = queue.Queue()
+        stop = threading.Event()
+
+        def flow(op_id: str) -> Flow[Operation]:
+            return self._flow(op_id, timeout, until, poll)
+
+        def runner() -> None:
+            pool = concurrent.futures.ThreadPoolExecutor(max_concurrency, "mint-wait")
+
+            async def main() -> None:
+                loop = asyncio.get_running_loop()
+
+                async def send(request: httpx.Request) -> httpx.Response:
+                    return await loop.run_in_executor(pool, http.send, request)
+
+                async for item in _as_completed(
+                    flow, ids, send, asyncio.sleep, mono, max_concurrency, max_rate
+                ):
+                    out.put(item)
+                    if stop.is_set():
+                        return
+
+            try:
+                asyncio.run(main())
+            except BaseException as exc:  # delivered to the consumer, never lost
+                out.put(exc)
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+                out.put(None)
+
+        thread = threading.Thread(target=runner, name="mint-as-completed", daemon=True)
+        thread.start()
+        try:
+            while (item := out.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+
+    def wait_many(
+        self,
+        operations: Iterable[OpRef],
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        until: Until = None,
+        poll: PollPolicy | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_rate: float = DEFAULT_MAX_RATE,
+    ) -> list[WaitResult]:
+        """Wait on many operations; return one :class:`WaitResult` per input, in input order.
+
+        Example:
+            >>> results = mint.operations.wait_many(ops, timeout=1800)  # doctest: +SKIP
+            >>> done = [r.operation for r in results if r.ok]            # doctest: +SKIP
+        """
+        results = list(self.as_completed(operations, timeout=timeout, until=until, poll=poll,
+                                         max_concurrency=max_concurrency, max_rate=max_rate))  # fmt: skip
+        return sorted(results, key=lambda r: r.index)
+
+
+class AsyncOperations:
+    """``mint.operations`` of :class:`AsyncMint` (same behaviour, ``await``/``async for``)."""
+
+    def __init__(self, client: AsyncMint) -> None:
+        self._c = client
+
+    async def get(self, operation: OpRef) -> Operation:
+        return await self._c._run(calls.get_operation_call(self._c._core, operation))
+
+    async def approve(self, operation: OpRef, *, idempotency_key: str | None = None) -> Operation:
+        return await self._c._run(
+            calls.action_call(self._c._core, "approve", operation, idempotency_key)
+        )
+
+    async def revise(
+        self, operation: OpRef, *, feedback: str, idempotency_key: str | None = None
+    ) -> Operation:
+        return await self._c._run(
+            calls.action_call(self._c._core, "revise", operation, idempotency_key, feedback)
+        )
+
+    async def resume(self, operation: OpRef, *, idempotency_key: str | None = None) -> Operation:
+        return await self._c._run(
+            calls.action_call(self._c._core, "resume", operation, idempotency_key)
+        )
+
+    def _flow(self, operation: OpRef, timeout: float | None, until: Until,
+              poll: PollPolicy | None) -> Flow[Operation]:  # fmt: skip
+        return wait_flow(
+            self._c._core,
+            object_id(operation),
+            timeout=timeout,
+            until=normalise_until(until),
+            policy=poll or PollPolicy(),
+        )
+
+    def poll(
+        self,
+        operation: OpRef,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        until: Until = None,
+        poll: PollPolicy | None = None,
+    ) -> AsyncIterator[Operation]:
+        """Example: ``async for snapshot in mint.operations.poll(op): ...``."""
+        return iterate_async(self._flow(operation, timeout, until, poll), self._c._http.send,
+                             self._c._sleep)  # fmt: skip
+
+    async def wait(
+        self,
+        operation: OpRef,
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        until: Until = None,
+        on_update: OnUpdate = None,
+        poll: PollPolicy | None = None,
+    ) -> Operation:
+        """Example: ``op = await mint.operations.wait(op, timeout=900)`` (see ``Mint``)."""
+        result: Operation | None = None
+        async for snapshot in self.poll(operation, timeout=timeout, until=until, poll=poll):
+            result = snapshot
+            if on_update is not None:
+                on_update(snapshot)
+        assert result is not None
+        return result
+
+    def as_completed(
+        self,
+        operations: Iterable[OpRef],
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        until: Until = None,
+        poll: PollPolicy | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_rate: float = DEFAULT_MAX_RATE,
+    ) -> AsyncIterator[WaitResult]:
+        """Example: ``async for r in mint.operations.as_completed(ops): ...``."""
+        ids = [object_id(o) for o in operations]
+        return _as_completed(
+            lambda op_id: self._flow(op_id, timeout, until, poll),
+            ids,
+            self._c._http.send,
+            self._c._sleep,
+            self._c._core.clock.monotonic,
+            max_concurrency,
+            max_rate,
+        )
+
+    async def wait_many(
+        self,
+        operations: Iterable[OpRef],
+        *,
+        timeout: float | None = DEFAULT_WAIT_TIMEOUT,
+        until: Until = None,
+        poll: PollPolicy | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_rate: float = DEFAULT_MAX_RATE,
+    ) -> list[WaitResult]:
+        """Example: ``results = await mint.operations.wait_many(ops)`` (input order)."""
+        results = [r async for r in self.as_completed(operations, timeout=timeout, until=until,
+                   poll=poll, max_concurrency=max_concurrency, max_rate=max_rate)]  # fmt: skip
+        return sorted(results, key=lambda r: r.index)

@@ -1,0 +1,175 @@
+"""Retry decisions for one HTTP call: pure functions plus the request flow that uses them."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+
+import attrs
+import httpx
+
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    MintError,
+    error_from_response,
+)
+from ._flow import Flow, Send, Sleep
+
+__all__ = ["RetryPolicy", "parse_retry_after", "request_flow"]
+
+logger = logging.getLogger("mint_ext")
+
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How one HTTP call is retried (polling an operation is configured apart, by ``PollPolicy``).
+
+    Retries happen on connection errors, timeouts, 408/425/429 and every 5xx. The delay is the
+    server's ``Retry-After`` (seconds or HTTP-date) when given, clamped to ``max_retry_after``;
+    otherwise exponential backoff with full jitter: ``uniform(0, min(max_delay, initial_delay * 2**n))``.
+
+    Example:
+        >>> from mint_ext import Mint, RetryPolicy
+        >>> mint = Mint(api_key="k", retry=RetryPolicy(max_retries=5, max_delay=20.0))
+    """
+
+    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+
+    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """Full-jitter delay before retry number ``attempt + 1`` (``attempt`` counts from 0)."""
+        cap = min(self.max_delay, self.initial_delay * (2.0**attempt))
+        return cap * rng()
+
+    def delay(
+        self, attempt: int, retry_after: float | None, rng: Callable[[], float] = random.random
+    ) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        return self.backoff(attempt, rng)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date); None if absent/bad.
+
+    Example:
+        >>> parse_retry_after("3")
+        3.0
+        >>> parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0)
+        10.0
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        current = time.time() if now is None else now
+        return max(0.0, when.timestamp() - current)
+    if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in RETRYABLE_STATUSES or status >= 500
+
+
+def to_error(outcome: httpx.Response | httpx.HTTPError, wall: float) -> MintError:
+    """Translate an error answer or a transport failure into the SDK's error tree."""
+    if isinstance(outcome, httpx.Response):
+        return error_from_response(
+            outcome, retry_after=parse_retry_after(outcome.headers.get("retry-after"), wall)
+        )
+    request = _request_of(outcome)
+    where = f"{request.method} {request.url.path}: " if request is not None else ""
+    if isinstance(outcome, httpx.TimeoutException):
+        return APITimeoutError(f"{where}timed out ({type(outcome).__name__})", request=request)
+    return APIConnectionError(
+        f"{where}{type(outcome).__name__}: {outcome or 'connection failed'}", request=request
+    )
+
+
+def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
+    try:
+        return exc.request
+    except RuntimeError:
+        return None
+
+
+@attrs.define
+class Clock:
+    """Time sources, injectable for tests: ``monotonic`` for deadlines, ``wall`` for HTTP-dates."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    rng: Callable[[], float] = random.random
+
+
+def request_flow(
+    request: httpx.Request,
+    policy: RetryPolicy,
+    clock: Clock,
+    *,
+    timeout: float | None,
+    deadline: float | None = None,
+) -> Flow[httpx.Response]:
+    """Send ``request`` until it succeeds, retrying what is transient; return the 2xx/3xx response.
+
+    ``timeout`` bounds each attempt; ``deadline`` (on ``clock.monotonic``) bounds the whole call:
+    each attempt's timeout is capped to the time left, no sleep runs past it and no attempt starts
+    after it. A POST is re-sent with the very same headers, so its ``Idempotency-Key`` never changes.
+    """
+    attempt = 0
+    while True:
+        per_try = timeout
+        if deadline is not None:
+            left = deadline - clock.monotonic()
+            per_try = left if per_try is None else min(per_try, left)
+        if per_try is not None:
+            request.extensions["timeout"] = httpx.Timeout(max(per_try, 0.001)).as_dict()
+        started = clock.monotonic()
+        outcome = yield Send(request)
+        assert outcome is not None
+        elapsed = clock.monotonic() - started
+        status = outcome.status_code if isinstance(outcome, httpx.Response) else None
+        logger.debug(
+            "%s %s -> %s in %.3fs (attempt %d)",
+            request.method,
+            request.url.path,
+            status if status is not None else type(outcome).__name__,
+            elapsed,
+            attempt + 1,
+        )
+        if isinstance(outcome, httpx.Response) and outcome.status_code < 400:
+            return outcome
+        error = to_error(outcome, clock.wall())
+        retryable = not isinstance(error, APIStatusError) or is_retryable_status(error.status_code)
+        if not retryable or attempt >= policy.max_retries:
+            raise error
+        hint = None
+        if isinstance(outcome, httpx.Response):
+            hint = parse_retry_after(outcome.headers.get("retry-after"), clock.wall())
+        delay = policy.delay(attempt, hint, clock.rng)
+        if deadline is not None and clock.monotonic() + delay >= deadline:
+            raise error
+        attempt += 1
+        yield Sleep(delay)

@@ -1,0 +1,184 @@
+"""Pure decisions for waiting on operations: the poll schedule, when to stop, the wait flow."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Iterable
+from typing import Literal
+
+import attrs
+import httpx
+
+from mint_client.api.generation import get_operation
+
+from . import status as st
+from ._core import Core
+from ._errors import (
+    APIConnectionError,
+    BillingRequiredError,
+    InternalServerError,
+    OperationCanceledError,
+    OperationFailedError,
+    RateLimitError,
+    WaitTimeoutError,
+)
+from ._flow import Emit, Flow, Sleep
+from ._models import Operation
+from ._retry import parse_retry_after
+
+__all__ = ["DEFAULT_WAIT_TIMEOUT", "PollPolicy", "TokenBucket", "stop_decision", "wait_flow"]
+
+DEFAULT_WAIT_TIMEOUT = 1800.0
+"""30 minutes: a world in ``production`` preset takes several minutes; waits are never endless."""
+
+
+@attrs.frozen
+class PollPolicy:
+    """How often an operation is polled.
+
+    Without a server hint the delay grows ``initial * multiplier**n`` up to ``max_delay``, with
+    ``±jitter`` (a fraction) so that many waiters spread out; it starts again from ``initial`` when
+    the status changes. A ``Retry-After`` on a poll response (seconds or HTTP-date) replaces the
+    schedule for that step, clamped to ``[min_delay, max_hint]``.
+
+    Defaults: 1 s, x1.5, capped at 15 s, ±20 % jitter; hints clamped to 0.5..60 s.
+
+    Example:
+        >>> from mint_ext import PollPolicy
+        >>> op = mint.operations.wait(op, poll=PollPolicy(initial=2, max_delay=30))  # doctest: +SKIP
+    """
+
+    initial: float = 1.0
+    multiplier: float = 1.5
+    max_delay: float = 15.0
+    jitter: float = 0.2
+    min_delay: float = 0.5
+    max_hint: float = 60.0
+
+    @classmethod
+    def fixed(cls, seconds: float) -> PollPolicy:
+        """Poll every ``seconds`` exactly (no growth, no jitter); hints are still honoured."""
+        return cls(initial=seconds, multiplier=1.0, max_delay=seconds, jitter=0.0,
+                   min_delay=min(seconds, 0.5))  # fmt: skip
+
+    def base_delay(self, step: int) -> float:
+        """The un-jittered delay before poll ``step + 1`` of an unchanged status."""
+        exponent = min(step, 64)
+        return min(self.max_delay, self.initial * self.multiplier**exponent)
+
+    def delay(self, step: int, hint: float | None, rng: Callable[[], float]) -> float:
+        if hint is not None and math.isfinite(hint):
+            return min(max(hint, self.min_delay), self.max_hint)
+        base = self.base_delay(step)
+        jittered = base * (1.0 + self.jitter * (2.0 * rng() - 1.0))
+        return max(self.min_delay, min(jittered, self.max_delay * (1.0 + self.jitter)))
+
+
+Decision = Literal["return", "continue"]
+
+
+def stop_decision(op: Operation, until: Collection[str] | None) -> Decision:
+    """Return, keep polling, or raise the typed error for this state.
+
+    ``until`` adds stop states; terminal states always end the wait (failed and canceled raise,
+    unless named in ``until``), and so does ``billing_required`` (it raises).
+    """
+    if until is not None and op.status in until:
+        return "return"
+    if op.status == st.FAILED:
+        raise OperationFailedError(op)
+    if op.status == st.CANCELED:
+        raise OperationCanceledError(op)
+    if op.status == st.BILLING_REQUIRED:
+        raise BillingRequiredError(op)
+    if st.is_succeeded(op.status):
+        return "return"
+    if op.status == st.PREVIEW_READY and op.generation_mode != "auto" and until is None:
+        return "return"
+    return "continue"
+
+
+def _fingerprint(op: Operation) -> object:
+    """What a user would care about changing: status, assets, error, billing."""
+    raw = op.raw
+    return (op.status, repr(raw.get("assets")), repr(raw.get("error")), repr(raw.get("billing")))
+
+
+TRANSIENT = (APIConnectionError, RateLimitError, InternalServerError)
+
+
+def wait_flow(
+    core: Core,
+    operation_id: str,
+    *,
+    timeout: float | None,
+    until: Collection[str] | None,
+    policy: PollPolicy,
+) -> Flow[Operation]:
+    """Poll until a stop state, emitting each observed change; bounded by one deadline."""
+    clock = core.clock
+    started = clock.monotonic()
+    deadline = None if timeout is None else started + timeout
+    last: Operation | None = None
+    step = 0
+    while True:
+        if deadline is not None and clock.monotonic() >= deadline:
+            raise WaitTimeoutError(operation_id, last, timeout or 0.0)
+        hint: float | None
+        try:
+            op, response = yield from _get(core, operation_id, deadline)
+        except TRANSIENT as exc:
+            if deadline is not None and clock.monotonic() >= deadline:
+                raise WaitTimeoutError(operation_id, last, timeout or 0.0) from exc
+            hint = exc.retry_after if isinstance(exc, RateLimitError) else None
+        else:
+            hint = parse_retry_after(response.headers.get("retry-after"), clock.wall())
+            if last is None or _fingerprint(op) != _fingerprint(last):
+                if last is not None and op.status != last.status:
+                    step = 0
+                last = op
+                yield Emit(op)
+            if stop_decision(op, until) == "return":
+                return op
+        delay = policy.delay(step, hint, clock.rng)
+        if deadline is not None:
+            delay = min(delay, max(0.0, deadline - clock.monotonic()))
+        step += 1
+        yield Sleep(delay)
+
+
+def _get(
+    core: Core, operation_id: str, deadline: float | None
+) -> Flow[tuple[Operation, httpx.Response]]:
+    return core.call_with_response(
+        get_operation._get_kwargs(operation_id), Operation.from_dict, deadline=deadline
+    )
+
+
+def normalise_until(until: str | Iterable[str] | None) -> frozenset[str] | None:
+    if until is None:
+        return None
+    if isinstance(until, str):
+        return frozenset({until})
+    return frozenset(until)
+
+
+@attrs.define
+class TokenBucket:
+    """A shared request-rate limit: ``rate`` requests per second, bursts up to ``burst``."""
+
+    rate: float
+    burst: float = 1.0
+    _tokens: float = attrs.field(init=False, default=-1.0)
+    _stamp: float = attrs.field(init=False, default=0.0)
+
+    def reserve(self, now: float) -> float:
+        """Take one token; return how long to wait before using it (0 when available now)."""
+        if self.rate <= 0 or math.isinf(self.rate):
+            return 0.0
+        if self._tokens < 0:
+            self._tokens, self._stamp = self.burst, now
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        self._tokens -= 1.0
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
