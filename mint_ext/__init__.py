@@ -22,10 +22,12 @@ from ._core import InvalidArgumentError as InvalidArgumentError
 from ._errors import APIConnectionError as APIConnectionError
 from ._errors import APIStatusError as APIStatusError
 from ._errors import APITimeoutError as APITimeoutError
+from ._errors import AssetVerificationError as AssetVerificationError
 from ._errors import AuthenticationError as AuthenticationError
 from ._errors import BillingRequiredError as BillingRequiredError
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import ConflictError as ConflictError
+from ._errors import DownloadError as DownloadError
 from ._errors import IdempotencyConflictError as IdempotencyConflictError
 from ._errors import InsufficientCreditsError as InsufficientCreditsError
 from ._errors import InternalServerError as InternalServerError
@@ -61,6 +63,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Account",
+    "AssetVerificationError",
     "AsyncMint",
     "AsyncPager",
     "AuthenticationError",
@@ -69,6 +72,7 @@ __all__ = [
     "Clock",
     "ConfigurationError",
     "ConflictError",
+    "DownloadError",
     "ErrorInfo",
     "IdempotencyConflictError",
     "InsufficientCreditsError",

@@ -22,6 +22,7 @@
     │   ├── OperationCanceledError    status ``canceled``
     │   └── BillingRequiredError      status ``billing_required`` (billing details; resume later)
     ├── WaitTimeoutError              a wait's deadline passed (operation id, last operation seen)
+    ├── AssetVerificationError        a downloaded file is not what it claims (size, signature)
     └── DownloadError                 one or more assets could not be downloaded (the report)
 """
 
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
+    "AssetVerificationError",
+    "DownloadError",
     "APITimeoutError",
     "AuthenticationError",
     "BillingRequiredError",
@@ -228,6 +231,25 @@ class WaitTimeoutError(MintError):
         self.operation_id = operation_id
         self.last_operation = last_operation
         self.timeout = timeout
+
+
+class AssetVerificationError(MintError):
+    """A downloaded asset failed verification (byte count, file signature, HTML instead of data).
+
+    Nothing is written at the final path when this is raised.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class DownloadError(MintError):
+    """At least one asset failed to download; ``report`` lists every asset and its outcome."""
+
+    def __init__(self, message: str, *, report: Any) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
