@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -227,6 +228,15 @@ class Operations:
         def flow(op_id: str) -> Flow[Operation]:
             return self._flow(op_id, timeout, until, poll)
 
+        user_sleep = self._c._sleep
+
+        async def sleep(seconds: float) -> None:
+            if user_sleep is time.sleep:
+                await asyncio.sleep(seconds)
+            else:  # an injected sleep (a test clock) is called inline
+                user_sleep(seconds)
+                await asyncio.sleep(0)
+
         def runner() -> None:
             pool = concurrent.futures.ThreadPoolExecutor(max_concurrency, "mint-wait")
 
@@ -237,7 +247,7 @@ class Operations:
                     return await loop.run_in_executor(pool, http.send, request)
 
                 async for item in _as_completed(
-                    flow, ids, send, asyncio.sleep, mono, max_concurrency, max_rate
+                    flow, ids, send, sleep, mono, max_concurrency, max_rate
                 ):
                     out.put(item)
                     if stop.is_set():

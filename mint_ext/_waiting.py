@@ -169,16 +169,16 @@ class TokenBucket:
 
     rate: float
     burst: float = 1.0
-    _tokens: float = attrs.field(init=False, default=-1.0)
-    _stamp: float = attrs.field(init=False, default=0.0)
+    _tokens: float = attrs.field(init=False, default=0.0)
+    _stamp: float | None = attrs.field(init=False, default=None)
 
     def reserve(self, now: float) -> float:
         """Take one token; return how long to wait before using it (0 when available now)."""
         if self.rate <= 0 or math.isinf(self.rate):
             return 0.0
-        if self._tokens < 0:
+        if self._stamp is None:
             self._tokens, self._stamp = self.burst, now
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._tokens = min(self.burst, self._tokens + max(0.0, now - self._stamp) * self.rate)
         self._stamp = now
         self._tokens -= 1.0
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
