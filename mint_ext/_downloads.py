@@ -393,9 +393,9 @@ def file_flow(job: Job) -> FileFlow:
             folder, sidecar.name, dc.PartInfo(clean, decision.etag, decision.total).to_json()
         )
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY, 0o644)
-        written = start
+        written = reported = start
         broken: MintError | None = None
-        with os.fdopen(fd, "r+b") as f:
+        with os.fdopen(fd, "r+b", buffering=dc.CHUNK_SIZE) as f:
             f.truncate(start)
             f.seek(start)
             while True:
@@ -413,7 +413,9 @@ def file_flow(job: Job) -> FileFlow:
                 f.write(chunk)
                 hasher.update(chunk)
                 written += len(chunk)
-                job.progress(p, final, written, decision.total, False)
+                if written - reported >= dc.CHUNK_SIZE:
+                    reported = written
+                    job.progress(p, final, written, decision.total, False)
             f.flush()
             os.fsync(f.fileno())
         yield Close(response)
@@ -476,14 +478,14 @@ def _read_body(response: httpx.Response) -> bytes | None:
 def _sync_chunks(response: httpx.Response) -> Iterator[bytes]:
     body = _read_body(response)
     if body is None:
-        return response.iter_raw(dc.CHUNK_SIZE)
+        return response.iter_raw()
     return (body[i : i + dc.CHUNK_SIZE] for i in range(0, len(body), dc.CHUNK_SIZE))
 
 
 async def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     body = _read_body(response)
     if body is None:
-        async for chunk in response.aiter_raw(dc.CHUNK_SIZE):
+        async for chunk in response.aiter_raw():
             yield chunk
         return
     for i in range(0, len(body), dc.CHUNK_SIZE):
