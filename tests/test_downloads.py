@@ -531,3 +531,120 @@ def test_no_temp_files_left_after_success(mode: str, tmp_path: Path):
         n for n in os.listdir(tmp_path / "world_1") if n.endswith((".part", ".json", ".tmp"))
     ]
     assert leftovers == [".mint-download.json"]
+
+
+# ------------------------------------------------------- a real process, killed mid-download
+
+
+class _LoopbackAssets:
+    """A tiny threaded HTTP server on 127.0.0.1: the operation JSON and one slow, large GLB."""
+
+    def __init__(self, body: bytes) -> None:
+        import http.server
+        import threading
+
+        self.body = body
+        self.etag = '"big-1"'
+        self.ranges: list[str | None] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.startswith("/v1/operations/"):
+                    data = outer.operation_json().encode()
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                rng = self.headers.get("range")
+                outer.ranges.append(rng)
+                start = 0
+                if rng and self.headers.get("if-range") == outer.etag:
+                    start = int(rng.removeprefix("bytes=").rstrip("-"))
+                    self.send_response(206)
+                    self.send_header(
+                        "content-range", f"bytes {start}-{len(outer.body) - 1}/{len(outer.body)}"
+                    )
+                else:
+                    self.send_response(200)
+                self.send_header("content-type", "model/gltf-binary")
+                self.send_header("etag", outer.etag)
+                self.send_header("content-length", str(len(outer.body) - start))
+                self.end_headers()
+                import time
+
+                try:
+                    for i in range(start, len(outer.body), 65536):
+                        self.wfile.write(outer.body[i : i + 65536])
+                        time.sleep(0.004)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def operation_json(self) -> str:
+        import json
+
+        return json.dumps({
+            "object": "operation", "id": "op_big", "status": "succeeded",
+            "type": "model_generation", "generationMode": "auto", "prompt": "p",
+            "generationPreset": "fast", "generationModel": None, "mintUrl": None,
+            "resource": {"type": "model", "id": "model_big"},
+            "assets": {"glbUrl": f"{self.url}/glb/big.glb?sig=abc"},
+            "createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-01-01T00:00:00Z",
+        })  # fmt: skip
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_process_killed_mid_download_resumes_on_restart(tmp_path: Path):
+    import subprocess
+    import sys
+    import time
+
+    body = glb(12 * 1024 * 1024 + 5, seed=9)
+    server = _LoopbackAssets(body)
+    script = (
+        "import sys\nfrom mint_ext import Mint\n"
+        "with Mint(api_key='k', base_url=sys.argv[1]) as mint:\n"
+        "    print(mint.assets.download('op_big', sys.argv[2]).summary())\n"
+    )
+    part = tmp_path / "model_big" / ".glb.part"
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", script, server.url, str(tmp_path)])
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if part.exists() and part.stat().st_size >= 1024 * 1024:
+                    break
+                assert proc.poll() is None, "the download finished before it could be killed"
+                time.sleep(0.005)
+            proc.kill()  # SIGKILL: no cleanup code runs
+        finally:
+            proc.wait(10)
+        kept = part.stat().st_size
+        assert 0 < kept < len(body)
+        assert not (tmp_path / "model_big" / "model.glb").exists()
+
+        done = subprocess.run([sys.executable, "-c", script, server.url, str(tmp_path)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert server.ranges[0] is None
+        assert server.ranges[-1] == f"bytes={kept}-"  # continued exactly where the kill left it
+        assert (tmp_path / "model_big" / "model.glb").read_bytes() == body
+        assert not part.exists()
+    finally:
+        server.close()
