@@ -56,8 +56,19 @@ ASSETS: dict[str, tuple[bytes, str]] = {
 class DropStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """Yields ``body`` in small pieces, then fails with ReadError if ``drop`` is set."""
 
+    open_now = 0
+    open_max = 0
+
     def __init__(self, body: bytes, drop: bool) -> None:
         self.body, self.drop = body, drop
+        DropStream.open_now += 1
+        DropStream.open_max = max(DropStream.open_max, DropStream.open_now)
+
+    def close(self) -> None:
+        DropStream.open_now -= 1
+
+    async def aclose(self) -> None:
+        self.close()
 
     def _pieces(self) -> list[bytes]:
         return [self.body[i : i + 65536] for i in range(0, len(self.body), 65536)]
@@ -522,6 +533,14 @@ def test_bad_sources_and_arguments(mode: str, tmp_path: Path):
         Runner(mode, server)(42, tmp_path)
     with pytest.raises(InvalidArgumentError, match="max_concurrency"):
         Runner(mode, server)("op_1", tmp_path, max_concurrency=0)
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_max_concurrency_bounds_open_downloads(mode: str, tmp_path: Path, limit: int):
+    DropStream.open_now = DropStream.open_max = 0
+    report = Runner(mode, Server("world"))("op_1", tmp_path, max_concurrency=limit)
+    assert report.ok and DropStream.open_now == 0
+    assert 1 <= DropStream.open_max <= limit
 
 
 def test_no_temp_files_left_after_success(mode: str, tmp_path: Path):
