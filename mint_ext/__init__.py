@@ -19,6 +19,9 @@ from ._client import AsyncPager as AsyncPager
 from ._client import Mint as Mint
 from ._client import Pager as Pager
 from ._core import InvalidArgumentError as InvalidArgumentError
+from ._download_core import AssetReport as AssetReport
+from ._download_core import DownloadProgress as DownloadProgress
+from ._download_core import DownloadReport as DownloadReport
 from ._errors import APIConnectionError as APIConnectionError
 from ._errors import APIStatusError as APIStatusError
 from ._errors import APITimeoutError as APITimeoutError
@@ -40,6 +43,8 @@ from ._errors import PermissionDeniedError as PermissionDeniedError
 from ._errors import RateLimitError as RateLimitError
 from ._errors import ResponseValidationError as ResponseValidationError
 from ._errors import UnprocessableEntityError as UnprocessableEntityError
+from ._errors import UnsafePathError as UnsafePathError
+from ._errors import UnsafeRedirectError as UnsafeRedirectError
 from ._errors import WaitTimeoutError as WaitTimeoutError
 from ._models import Account as Account
 from ._models import Billing as Billing
@@ -63,6 +68,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Account",
+    "AssetReport",
     "AssetVerificationError",
     "AsyncMint",
     "AsyncPager",
@@ -73,6 +79,8 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DownloadError",
+    "DownloadProgress",
+    "DownloadReport",
     "ErrorInfo",
     "IdempotencyConflictError",
     "InsufficientCreditsError",
@@ -96,6 +104,8 @@ __all__ = [
     "ResponseValidationError",
     "RetryPolicy",
     "UnprocessableEntityError",
+    "UnsafePathError",
+    "UnsafeRedirectError",
     "Usage",
     "WaitResult",
     "WaitTimeoutError",

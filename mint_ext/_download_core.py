@@ -42,7 +42,7 @@ import attrs
 import httpx
 
 from ._core import InvalidArgumentError
-from ._errors import AssetVerificationError, MintError
+from ._errors import AssetVerificationError, MintError, UnsafePathError, UnsafeRedirectError
 from ._models import ModelAssets, WorldAssets
 from ._retry import RetryPolicy, is_retryable_status, parse_retry_after, to_error
 
@@ -67,28 +67,6 @@ KNOWN_KINDS = tuple(dict.fromkeys(WORLD_KINDS + MODEL_KINDS))
 IMAGE_KINDS = frozenset({"pano", "preview", "thumbnail"})
 
 Status = Literal["downloaded", "skipped", "failed"]
-
-
-class UnsafePathError(MintError):
-    """A file would land outside the target folder, or through a symlink. Nothing is written.
-
-    Example:
-        >>> from mint_ext._download_core import confined
-        >>> confined(Path("out"), "../etc/passwd")  # doctest: +SKIP
-        Traceback (most recent call last):
-        UnsafePathError: ...
-    """
-
-
-class UnsafeRedirectError(MintError):
-    """An asset redirect was refused (https -> http, a non-http scheme, or too many hops).
-
-    Example:
-        >>> resolve_redirect("https://cdn.example/a", "http://cdn.example/a", 0)
-        Traceback (most recent call last):
-        ...
-        mint_ext._download_core.UnsafeRedirectError: refused redirect from https to http: http://cdn.example/a
-    """
 
 
 # ------------------------------------------------------------------------------ names, paths

@@ -23,6 +23,8 @@
     │   └── BillingRequiredError      status ``billing_required`` (billing details; resume later)
     ├── WaitTimeoutError              a wait's deadline passed (operation id, last operation seen)
     ├── AssetVerificationError        a downloaded file is not what it claims (size, signature)
+    ├── UnsafePathError               a file would land outside the target folder or via a symlink
+    ├── UnsafeRedirectError           an asset redirect was refused (https -> http, too many hops)
     └── DownloadError                 one or more assets could not be downloaded (the report)
 """
 
@@ -59,6 +61,8 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "UnprocessableEntityError",
+    "UnsafePathError",
+    "UnsafeRedirectError",
     "WaitTimeoutError",
 ]
 
@@ -242,6 +246,29 @@ class AssetVerificationError(MintError):
     def __init__(self, message: str, *, url: str | None = None) -> None:
         super().__init__(message)
         self.url = url
+
+
+class UnsafePathError(MintError):
+    """A file would land outside the target folder, or through a symlink. Nothing is written.
+
+    Example:
+        >>> from mint_ext._download_core import confined
+        >>> confined(Path("out"), "../etc/passwd")  # doctest: +SKIP
+        Traceback (most recent call last):
+        UnsafePathError: ...
+    """
+
+
+class UnsafeRedirectError(MintError):
+    """An asset redirect was refused (https -> http, a non-http scheme, or too many hops).
+
+    Example:
+        >>> from mint_ext._download_core import resolve_redirect
+        >>> resolve_redirect("https://cdn.example/a", "http://cdn.example/a", 0)
+        Traceback (most recent call last):
+        ...
+        mint_ext.UnsafeRedirectError: refused redirect from https to http: http://cdn.example/a
+    """
 
 
 class DownloadError(MintError):
