@@ -1,0 +1,86 @@
+"""A faithful, stateful fake of the Mint API, for tests and the offline demo.
+
+Stdlib plus httpx only. Two ways to talk to it::
+
+    from mint_ext.testing import FakeMint, FakeClock, Fault, serve_fake_mint
+
+    fake = FakeMint(api_keys=("test-key",), clock=FakeClock())
+    client = httpx.Client(transport=fake.transport(), base_url=fake.base_url)  # in-process
+    with serve_fake_mint(fake) as server:                                      # real sockets
+        httpx.get(f"{server.base_url}/v1/me", headers={"Authorization": f"Bearer {server.api_key}"})
+
+``python -m mint_ext.testing [--port N] [--asset-port N] [--speed X] [--api-key K]
+[--asset-size BYTES]`` serves on loopback and prints one JSON line
+(``base_url``, ``asset_base_url``, ``redirect_base_url``, ``api_key``, ``speed``).
+
+Lifecycle (computed lazily from the clock; durations in :class:`Timings`)
+--------------------------------------------------------------------------
+``queued`` -> ``running`` -> ``preview_ready`` (assets: only previewImageUrl/thumbnailUrl) ->
+``running`` -> ``succeeded`` (all assets, ``completedAt``). In ``review`` mode ``preview_ready``
+waits for ``:approve`` (-> final) or ``:revise`` (-> running -> a new preview). The resource
+(``world_...``/``model_...``) exists from the end of ``queued``. Outcomes are scripted with
+``fake.script(outcome, error_code=..., error_message=...)`` (a FIFO for the next created
+operations) or, for processes that cannot call Python, prompt markers: ``[fail]``, ``[billing]``,
+``[partial]``, ``[unknown]``. ``billing_required`` happens before the final stage and waits for
+``:resume``. ``fake.cancel(op_id)`` cancels. ``fake.advance(s)`` moves the clock.
+
+Fault injection
+---------------
+``fake.inject(fault, route="*", times=1)`` queues ``fault`` for the next ``times`` requests whose
+route matches: ``"GET /v1/operations/{operationId}"`` (method + spec path template),
+``"POST /v1/worlds:generate"``, ``"ASSET"`` (asset and redirect origins), ``"*"``, or a glob of
+these (``"POST *"``, ``"/v1/operations/*"`` for any method). The first matching queued fault wins.
+
+=====================================  ========================================================
+``Fault.status(429, retry_after="3")``  that status with a problem+json body (``Retry-After``:
+                                       seconds or an HTTP-date); any 3-digit code, e.g. 520
+``Fault.html(502)``                    an HTML error page, ``text/html``
+``Fault.drop()``                       full ``Content-Length``, half the body, connection reset
+                                       (in-process: ``httpx.ReadError`` while streaming)
+``Fault.truncate(n)``                  full ``Content-Length``, ``n`` body bytes, clean close
+                                       (in-process: ``httpx.RemoteProtocolError``)
+``Fault.slow(seconds)``                wait that many *real* seconds, then answer normally
+``Fault.redirect(to_origin=None)``     ``302`` to the same path on another origin (default: the
+                                       redirect origin, which also serves assets)
+``Fault.unknown_status("paused")``     the operation GET reports that status once
+``Fault.malformed_json()``             ``200`` ``application/json`` with a body that is not JSON
+=====================================  ========================================================
+
+Observation: ``fake.requests`` (every request: origin, method, path, query, headers, status),
+``fake.in_flight`` / ``fake.peak_concurrency`` (API origin), ``fake.operation_count()``, and the
+``on_response`` hook, called with an :class:`ApiExchange` for every API response (used by the test
+suite to check each response against the OpenAPI spec).
+
+Assumptions: ``.rad`` files start with ``b"RAD0"`` (no published magic is known); ``.spz`` files
+only carry a gzip header prefix. Asset URLs, when ``signed_urls=True``, carry ``?sig=&exp=`` and
+answer 403 after ``url_ttl`` simulated seconds.
+"""
+
+from __future__ import annotations
+
+from ._assets import AssetEntry
+from ._cli import main
+from ._clock import Clock, FakeClock, RealClock, Timings
+from ._fake import ApiExchange, FakeMint, FakeRequest, Reply, RequestRecord
+from ._faults import Fault
+from ._server import FakeServer, serve_fake_mint, start_fake_server
+from ._transport import FakeTransport
+
+__all__ = [
+    "ApiExchange",
+    "AssetEntry",
+    "Clock",
+    "FakeClock",
+    "FakeMint",
+    "FakeRequest",
+    "FakeServer",
+    "FakeTransport",
+    "Fault",
+    "RealClock",
+    "Reply",
+    "RequestRecord",
+    "Timings",
+    "main",
+    "serve_fake_mint",
+    "start_fake_server",
+]

@@ -1,0 +1,193 @@
+"""The fake Mint API on real loopback sockets: API, asset and redirect-target origins."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ._clock import RealClock
+from ._fake import FakeMint, FakeRequest, Origin
+
+__all__ = ["FakeServer", "serve_fake_mint"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeMint/1"
+    sys_version = ""
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _dispatch(self) -> None:
+        fake = self.server.fake
+        origin = self.server.origin
+        path, _, query = self.path.partition("?")
+        request = FakeRequest(
+            origin,
+            self.command,
+            path,
+            query,
+            {k.lower(): v for k, v in self.headers.items()},
+            self._read_body(),
+        )
+        fake.enter(origin)
+        try:
+            reply = fake.handle(request)
+            if reply.delay:
+                time.sleep(reply.delay)
+            self.send_response(reply.status)
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(reply.content_length))
+            if reply.cut is not None:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            for chunk in reply.body_chunks():
+                self.wfile.write(chunk)
+            if reply.cut is not None and not reply.head:
+                self.close_connection = True
+                if reply.cut[0] == "drop":
+                    # SO_LINGER 0: close() sends RST, the client sees a reset mid-body.
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.connection.close()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            fake.leave(origin)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = _dispatch
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, host: str, port: int, fake: FakeMint, origin: Origin) -> None:
+        self.fake = fake
+        self.origin: Origin = origin
+        super().__init__((host, port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client going away mid-response is not news
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        host = host if isinstance(host, str) else host.decode()
+        return f"http://{host}:{port}"
+
+
+@dataclass
+class FakeServer:
+    """A running fake: three loopback origins sharing one :class:`FakeMint`."""
+
+    fake: FakeMint
+    base_url: str
+    asset_base_url: str
+    redirect_base_url: str
+    api_key: str
+    _servers: list[_Server] = field(default_factory=list, repr=False)
+    _threads: list[threading.Thread] = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+        for server in self._servers:
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers.clear()
+
+
+def start_fake_server(
+    fake: FakeMint | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    asset_port: int = 0,
+    speed: float | None = None,
+    redirect_port: int = 0,
+) -> FakeServer:
+    """Start the servers in daemon threads; the caller must call :meth:`FakeServer.close`.
+
+    The fake's ``base_url``/``asset_base_url``/``redirect_base_url`` are rebound to the loopback
+    origins, so the asset URLs it renders point at this server.
+    """
+    if fake is None:
+        fake = FakeMint(clock=RealClock(speed if speed is not None else 1.0))
+    servers: list[_Server] = []
+    try:
+        for origin, p in (("api", port), ("asset", asset_port), ("redirect", redirect_port)):
+            servers.append(_Server(host, p, fake, origin))  # type: ignore[arg-type]
+    except BaseException:
+        for server in servers:
+            server.server_close()
+        raise
+    fake.base_url, fake.asset_base_url, fake.redirect_base_url = (s.base_url for s in servers)
+    threads = []
+    for server in servers:
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-mint-{server.origin}",
+            daemon=True,
+        )
+        thread.start()
+        threads.append(thread)
+    return FakeServer(
+        fake,
+        servers[0].base_url,
+        servers[1].base_url,
+        servers[2].base_url,
+        fake.api_key,
+        servers,
+        threads,
+    )
+
+
+@contextlib.contextmanager
+def serve_fake_mint(
+    fake: FakeMint | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    asset_port: int = 0,
+    speed: float | None = None,
+) -> Iterator[FakeServer]:
+    """Serve ``fake`` (default: a new FakeMint on a real clock at ``speed`` x) on loopback.
+
+    ``port``/``asset_port`` 0 pick free ports. The servers stop when the block exits; the fake's
+    origins are restored then.
+    """
+    saved = (fake.base_url, fake.asset_base_url, fake.redirect_base_url) if fake else None
+    server = start_fake_server(fake, host, port, asset_port, speed)
+    try:
+        yield server
+    finally:
+        server.close()
+        if fake is not None and saved is not None:
+            fake.base_url, fake.asset_base_url, fake.redirect_base_url = saved
