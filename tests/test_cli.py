@@ -1,0 +1,162 @@
+"""The `mint` command line, run as real subprocesses against the fake server on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mint_ext.cli import (
+    EXIT_API,
+    EXIT_DOWNLOAD,
+    EXIT_OK,
+    EXIT_OPERATION,
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+)
+from mint_ext.testing import FakeMint, FakeServer, Fault, RealClock, serve_fake_mint
+
+ANSI = "\x1b["
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeServer]:
+    # Simulated time runs 50x faster; the poll hint keeps the CLI's polls at the 0.5 s floor.
+    fake = FakeMint(clock=RealClock(50.0), retry_after=0.1)
+    with serve_fake_mint(fake) as srv:
+        yield srv
+
+
+def mint(server: FakeServer, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    full_env = {
+        **os.environ,
+        "MINT_API_KEY": server.api_key,
+        "MINT_BASE_URL": server.base_url,
+        "COLUMNS": "200",
+        **(env or {}),
+    }
+    full_env.pop("FORCE_COLOR", None)
+    return subprocess.run([sys.executable, "-m", "mint_ext.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env=full_env)  # fmt: skip
+
+
+def ok_json(proc: subprocess.CompletedProcess[str]) -> Any:
+    assert proc.returncode == EXIT_OK, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_generate_get_and_list_with_json(server: FakeServer) -> None:
+    op = ok_json(mint(server, "worlds", "generate", "A greenhouse", "--preset", "fast", "--json"))
+    assert op["id"].startswith("op_") and op["status"] == "queued"
+    again = ok_json(mint(server, "operations", "get", op["id"], "--json"))
+    assert again["id"] == op["id"]
+    done = ok_json(mint(server, "--json", "operations", "wait", op["id"]))  # global flag form
+    assert done["status"] == "succeeded"
+    world = ok_json(mint(server, "worlds", "get", done["resource"]["id"], "--json"))
+    assert world["id"] == done["resource"]["id"]
+    listed = ok_json(mint(server, "worlds", "list", "--json", "--limit", "5"))
+    assert done["resource"]["id"] in [w["id"] for w in listed]
+    me = ok_json(mint(server, "account", "me", "--json"))
+    assert me["owner"]["userId"]
+    usage = ok_json(mint(server, "account", "usage", "--json"))
+    assert "credits" in usage
+
+
+def test_review_flow_and_download_to_disk(server: FakeServer, tmp_path: Path) -> None:
+    op = ok_json(mint(server, "worlds", "generate", "x", "--mode", "review", "--wait", "--json"))
+    assert op["status"] == "preview_ready"
+    approved = ok_json(mint(server, "operations", "approve", op["id"], "--json"))
+    assert approved["status"] == "running"
+    proc = mint(server, "operations", "wait", op["id"], "--download", str(tmp_path), "--json")
+    assert proc.returncode == EXIT_OK, proc.stderr
+    assert json.loads(proc.stdout)["status"] == "succeeded"
+    folder = tmp_path / op["resource"]["id"]
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    assert names == ["caption.txt", "collider.glb", "pano.png", "preview.png", "splat_100k.spz",
+                     "splat_500k.spz", "splat_full_res.spz", "thumbnail.webp", "world.rad"]  # fmt: skip
+    assert (folder / "collider.glb").read_bytes()[:4] == b"glTF"
+    # mint download: JSON report; a second run skips everything
+    report = ok_json(mint(server, "download", op["id"], str(tmp_path), "--include", "spz,caption",
+                          "--spz-resolution", "500k", "--json"))  # fmt: skip
+    assert [a["kind"] for a in report["assets"]] == ["spz", "caption"]
+    assert {a["status"] for a in report["assets"]} == {"skipped"}
+    assert all(len(a["sha256"]) == 64 for a in report["assets"])
+
+
+def test_models_generate_and_optimize(server: FakeServer) -> None:
+    op = ok_json(mint(server, "models", "generate", "a lantern", "--wait", "--json"))
+    assert op["status"] == "succeeded"
+    model_id = op["resource"]["id"]
+    opt = ok_json(
+        mint(server, "models", "optimize", model_id, "--level", "light", "--wait", "--json")
+    )
+    assert opt["type"] == "model_optimization" and opt["status"] == "succeeded"
+    model = ok_json(mint(server, "models", "get", model_id, "--json"))
+    assert model["assets"]["optimizedGlbUrl"]
+
+
+def test_exit_codes(server: FakeServer, tmp_path: Path) -> None:
+    failed = mint(server, "worlds", "generate", "doomed [fail]", "--wait", "--json")
+    assert failed.returncode == EXIT_OPERATION
+    assert json.loads(failed.stdout)["status"] == "failed" and "failed" in failed.stderr
+    started = ok_json(mint(server, "worlds", "generate", "slow one", "--json"))
+    timed_out = mint(server, "operations", "wait", started["id"], "--timeout", "0")
+    assert timed_out.returncode == EXIT_TIMEOUT
+    assert f"mint operations wait {started['id']}" in timed_out.stderr
+    missing = mint(server, "operations", "get", "op_NOPE")
+    assert missing.returncode == EXIT_API and "NotFoundError" in missing.stderr
+    assert mint(server, "worlds", "generate").returncode == EXIT_USAGE
+    assert mint(server, "worlds", "generate", "x", "--preset", "ultra").returncode == EXIT_USAGE
+    bad_key = mint(server, "account", "me", env={"MINT_API_KEY": "wrong-key"})
+    assert bad_key.returncode == EXIT_API and "AuthenticationError" in bad_key.stderr
+    assert "wrong-key" not in bad_key.stderr + bad_key.stdout
+    billing = mint(server, "worlds", "generate", "pricey [billing]", "--wait")
+    assert billing.returncode == EXIT_OPERATION and "mint operations resume" in billing.stderr
+
+
+def test_download_failure_exit_code(server: FakeServer, tmp_path: Path) -> None:
+    op = ok_json(mint(server, "models", "generate", "a chair", "--wait", "--json"))
+    server.fake.inject(Fault.html(200), route="ASSET", times=1000)
+    try:
+        proc = mint(server, "download", op["id"], str(tmp_path), "--include", "glb")
+    finally:
+        server.fake.clear_faults()
+    assert proc.returncode == EXIT_DOWNLOAD, proc.stderr
+    assert not list((tmp_path / op["resource"]["id"]).glob("*.glb"))
+
+
+def test_plain_output_when_not_a_terminal(server: FakeServer, tmp_path: Path) -> None:
+    proc = mint(server, "worlds", "generate", "x", "--download", str(tmp_path))
+    assert proc.returncode == EXIT_OK, proc.stderr
+    assert ANSI not in proc.stderr and ANSI not in proc.stdout
+    assert "succeeded" in proc.stderr and "downloaded collider.glb" in proc.stderr
+    assert "operation" in proc.stdout and "collider.glb" in proc.stdout
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("MINT_API_KEY", None)
+    proc = subprocess.run([sys.executable, "-m", "mint_ext.cli", "demo", "--speed", "50", "--out",
+                           str(tmp_path / "demo")], capture_output=True, text=True, timeout=120,
+                          env=env)  # fmt: skip
+    assert proc.returncode == EXIT_OK, proc.stderr
+    assert "preview ready" in proc.stderr and "Approve" in proc.stderr
+    folders = list((tmp_path / "demo").iterdir())
+    assert len(folders) == 1 and (folders[0] / "world.rad").is_file()
+    for name in ("caption.txt", "collider.glb", "world.rad", "sha256"):
+        assert name in proc.stdout
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "mint"
+    if not script.exists():
+        pytest.skip("not installed as a distribution (no console script next to python)")
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "Exit codes" in proc.stdout
