@@ -301,6 +301,11 @@ def test_bad_json_and_unknown_routes(api: Api, fake: FakeMint) -> None:
     not_allowed = api.http.delete("/v1/worlds")
     assert not_allowed.status_code == 405 and not_allowed.headers["allow"] == "GET"
     assert api.post("/v1/operations/op_X:revise", {"feedback": "x"}).status_code == 404
+    # :approve and :resume document no 422, so an invalid body there is a 400 with errors[].
+    op_id = api.world()["id"]
+    extra = api.post(f"/v1/operations/{op_id}:approve", {"force": True})
+    assert extra.status_code == 400 and extra.json()["errors"][0]["code"] == "unknown_field"
+    assert api.post(f"/v1/operations/{op_id}:revise", {}).status_code == 422
 
 
 def test_pagination_newest_first_and_scoped(contract: Contract) -> None:

@@ -845,8 +845,9 @@ class FakeMint:
                 return self._accepted(self._ops[seen[1]])
             errors = validate_body(schema, body)
             if errors:
+                # :approve and :resume document no 422: an invalid body there is a 400.
                 raise _ProblemError(
-                    422,
+                    400 if schema == "empty" else 422,
                     "validation-error",
                     "Validation failed",
                     "The request body is invalid.",
