@@ -65,3 +65,10 @@ def tests(session: nox.Session) -> None:
     """The whole pytest suite (unit and end-to-end on loopback)."""
     session.install(".[test]", "-r", GENERATE_PINS)
     session.run("pytest", *session.posargs)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks, side by side with references; writes BENCHMARKS.md (-- --quick: smaller)."""
+    session.install(".[test]")
+    session.run("python", "-m", "bench.run", *session.posargs)

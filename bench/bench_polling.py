@@ -36,7 +36,9 @@ def simulate(finish_after: float, policy: PollPolicy, seed: int = 1) -> tuple[in
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    clock = Clock(monotonic=lambda: now[0], wall=lambda: 1.8e9 + now[0], rng=random.Random(seed).random)
+    clock = Clock(
+        monotonic=lambda: now[0], wall=lambda: 1.8e9 + now[0], rng=random.Random(seed).random
+    )
     with Mint(api_key="k", base_url="http://sim", transport=httpx.MockTransport(handler),
               sleep=sleep, clock=clock) as mint:  # fmt: skip
         mint.operations.wait("op_sim", timeout=3600, poll=policy)

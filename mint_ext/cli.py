@@ -633,7 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the mint command needs its extras ({_MISSING}): pip install 'mint-sdk[cli]'",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
     state = State(err=err, out=out)
     app = build_app()

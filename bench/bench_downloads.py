@@ -1,0 +1,128 @@
+"""Download throughput, peak memory and parallelism against the fake's asset origin on loopback.
+
+Throughput: one large asset through ``mint.assets.download`` vs ``curl`` vs a plain
+``httpx.stream`` loop writing to a file, each in a fresh process, the fake server in this one.
+Memory: peak RSS of a download process (measured from outside, by a wrapper) for a small and a
+large file. Parallelism: a world's full asset set with latency added to every asset request,
+``max_concurrency=4`` vs 1.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mint_ext import Mint
+from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
+
+from ._common import Row, rss_of
+
+MiB = 1024 * 1024
+
+SDK_SCRIPT = """
+import sys, time
+from mint_ext import Mint
+base, key, op, out = sys.argv[1:5]
+with Mint(api_key=key, base_url=base) as mint:
+    t = time.perf_counter()
+    report = mint.assets.download(op, out, include=sys.argv[5].split(","))
+    print(time.perf_counter() - t)
+    assert report.ok, report
+"""
+
+HTTPX_SCRIPT = """
+import sys, time, httpx
+url, out = sys.argv[1:3]
+t = time.perf_counter()
+with httpx.Client() as client, client.stream("GET", url) as r, open(out, "wb") as f:
+    r.raise_for_status()
+    for chunk in r.iter_raw(1 << 20):
+        f.write(chunk)
+print(time.perf_counter() - t)
+"""
+
+
+def _timed(cmd: list[str]) -> float:
+    """Transfer seconds as the process itself reports them (process start-up excluded)."""
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def _finished_model(mint: Mint, fake: FakeMint) -> tuple[str, str]:
+    op = mint.models.generate(prompt="bench model")
+    fake.advance(3600)
+    op = mint.operations.get(op)
+    assert op.is_succeeded and op.assets is not None
+    url = op.assets.glb_url  # type: ignore[union-attr]
+    assert url
+    return op.id, url
+
+
+def throughput_and_memory(size_mb: int, small_mb: int) -> list[Row]:
+    rows: list[Row] = []
+    work = Path(tempfile.mkdtemp(prefix="mint-bench-"))
+    try:
+        results: dict[str, float] = {}
+        for label, mb in (("large", size_mb), ("small", small_mb)):
+            fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": mb * MiB})
+            with serve_fake_mint(fake) as server, Mint(api_key=server.api_key,
+                                                       base_url=server.base_url) as mint:  # fmt: skip
+                op_id, url = _finished_model(mint, fake)
+                args = [server.base_url, server.api_key, op_id, str(work / f"sdk-{label}"), "glb"]
+                _, results[f"sdk-{label}-rss"] = rss_of([sys.executable, "-c", SDK_SCRIPT, *args])
+                shutil.rmtree(work / f"sdk-{label}", ignore_errors=True)
+                if label == "large":
+                    results["sdk"] = _timed([sys.executable, "-c", SDK_SCRIPT, *args])
+                    if shutil.which("curl"):
+                        results["curl"] = _timed(["curl", "-sSf", "-o", str(work / "curl.glb"),
+                                                  "-w", "%{time_total}\\n", url])  # fmt: skip
+                    results["httpx"] = _timed(
+                        [sys.executable, "-c", HTTPX_SCRIPT, url, str(work / "httpx.glb")])  # fmt: skip
+            shutil.rmtree(work / f"sdk-{label}", ignore_errors=True)
+        sdk = size_mb / results["sdk"]
+        if "curl" in results:
+            rows.append(Row(f"download throughput, {size_mb} MiB", sdk, size_mb / results["curl"],
+                            "MiB/s", "curl", "transfer time each tool reports; loopback"))  # fmt: skip
+        rows.append(Row(f"download throughput, {size_mb} MiB", sdk, size_mb / results["httpx"],
+                        "MiB/s", "httpx.stream loop", "ours adds sha256, fsync, verification"))  # fmt: skip
+        rows.append(Row(f"peak RSS, {size_mb} MiB vs {small_mb} MiB download",
+                        results["sdk-large-rss"], results["sdk-small-rss"], "MiB",
+                        f"same SDK, {small_mb} MiB file",
+                        f"difference {results['sdk-large-rss'] - results['sdk-small-rss']:.1f} MiB"))  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def parallel(latency: float, asset_mb: int) -> list[Row]:
+    timings: dict[int, float] = {}
+    for concurrency in (4, 1):
+        fake = FakeMint(clock=FakeClock(), asset_size=asset_mb * MiB)
+        with serve_fake_mint(fake) as server, tempfile.TemporaryDirectory() as out, \
+                Mint(api_key=server.api_key, base_url=server.base_url) as mint:  # fmt: skip
+            op = mint.worlds.generate(prompt="bench world")
+            fake.advance(3600)
+            op = mint.operations.get(op)
+            fake.inject(Fault.slow(latency), route="ASSET", times=10_000)
+            start = time.perf_counter()
+            report = mint.assets.download(op, out, max_concurrency=concurrency)
+            timings[concurrency] = time.perf_counter() - start
+            assert report.ok
+            files = len(report.assets)
+    return [Row(f"world asset set ({files} files), +{latency * 1000:.0f} ms per request",
+                timings[4], timings[1], "s", "max_concurrency=1", "max_concurrency=4")]  # fmt: skip
+
+
+def run(quick: bool = False) -> list[Row]:
+    size = 64 if quick else 512
+    return throughput_and_memory(size, 16) + parallel(0.2, 1 if quick else 4)
+
+
+if __name__ == "__main__":
+    from ._common import table
+
+    print(table(run("--quick" in sys.argv)))
