@@ -18,7 +18,7 @@ nox.options.reuse_existing_virtualenvs = False
 
 ROOT = Path(__file__).parent
 GENERATE_PINS = "spec/requirements-generate.txt"
-HANDWRITTEN = ["mint_ext", "tests", "tools", "noxfile.py"]
+HANDWRITTEN = ["mint_ext", "tests", "tools", "bench", "noxfile.py"]
 
 
 @nox.session(default=False)
