@@ -184,3 +184,17 @@ def test_large_asset_streams_fast_over_loopback(contract: Contract, size_mib: in
             elapsed = time.perf_counter() - started
     assert got == want
     assert want / elapsed > 100e6, f"{want / elapsed / 1e6:.0f} MB/s"
+
+
+def test_server_close_ends_keep_alive_connections(contract: Contract) -> None:
+    from mint_ext.testing import serve_fake_mint
+
+    fake = FakeMint(clock=FakeClock(), on_response=contract)
+    http = httpx.Client(headers={"Authorization": "Bearer test-key"})
+    with serve_fake_mint(fake) as server:
+        base = server.base_url
+        assert http.get(f"{base}/v1/me").status_code == 200  # leaves a pooled connection
+    assert fake.base_url == "http://mint.fake"  # origins restored
+    with pytest.raises(httpx.TransportError):
+        http.get(f"{base}/v1/me")
+    http.close()

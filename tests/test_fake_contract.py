@@ -66,3 +66,16 @@ def test_contract_checks_date_times() -> None:
     }  # fmt: skip
     contract(_exchange(200, spec_example))
     assert any("createdAt" in v for v in contract.violations)
+
+
+def test_fake_implements_exactly_the_spec_routes() -> None:
+    from mint_ext.testing._fake import ROUTES
+    from tests._fake_contract import load_spec
+
+    spec_routes = {
+        (method.upper(), path)
+        for path, item in load_spec()["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    assert {(r.method, r.template) for r in ROUTES} == spec_routes

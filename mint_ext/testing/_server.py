@@ -91,7 +91,27 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, host: str, port: int, fake: FakeMint, origin: Origin) -> None:
         self.fake = fake
         self.origin: Origin = origin
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__((host, port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections, so no handler thread outlives the server."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client going away mid-response is not news
@@ -120,6 +140,7 @@ class FakeServer:
             server.shutdown()
         for server in self._servers:
             server.server_close()
+            server.close_connections()
         for thread in self._threads:
             thread.join(timeout=5)
         self._servers.clear()
