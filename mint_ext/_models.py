@@ -157,6 +157,23 @@ def _assets(value: object, raw: object, kind: str | None) -> WorldAssets | Model
     return ModelAssets._from_raw(raw)
 
 
+class _RawBacked:
+    """Equality, hashing and ``to_dict`` from the JSON an object was parsed from."""
+
+    id: str
+    raw: Mapping[str, Any]
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.id))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as plain JSON-able data (what the API sent), for saving and resuming."""
+        return copy.deepcopy(dict(self.raw))
+
+
 @attrs.frozen
 class ErrorInfo:
     """Why an operation failed: a snake_case ``code`` and a human ``message``."""
@@ -187,7 +204,7 @@ class ResourceRef:
 
 
 @attrs.frozen(eq=False)
-class Operation:
+class Operation(_RawBacked):
     """A long-running Mint operation, as last seen.
 
     Example:
@@ -214,12 +231,6 @@ class Operation:
     completed_at: dt.datetime | None = None
     canceled_at: dt.datetime | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Operation) and self.raw == other.raw
-
-    def __hash__(self) -> int:
-        return hash((self.id, self.status))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Operation:
@@ -275,10 +286,6 @@ class Operation:
             raw=raw,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """The operation as plain JSON-able data (what the API sent), for saving and resuming."""
-        return copy.deepcopy(dict(self.raw))
-
     # -- status predicates (see mint_ext.status) --
     @property
     def is_terminal(self) -> bool:
@@ -318,7 +325,7 @@ class Operation:
 
 
 @attrs.frozen(eq=False)
-class World:
+class World(_RawBacked):
     """A generated world (``GET /v1/worlds/{id}``)."""
 
     id: str
@@ -330,12 +337,6 @@ class World:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, World) and self.raw == other.raw
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> World:
@@ -354,12 +355,9 @@ class World:
             raw=raw,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return copy.deepcopy(dict(self.raw))
-
 
 @attrs.frozen(eq=False)
-class Model:
+class Model(_RawBacked):
     """A generated 3D model (``GET /v1/models/{id}``)."""
 
     id: str
@@ -372,12 +370,6 @@ class Model:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Model) and self.raw == other.raw
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Model:
@@ -396,9 +388,6 @@ class Model:
             updated_at=_time(g.updated_at),
             raw=raw,
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return copy.deepcopy(dict(self.raw))
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ import attrs
 import httpx
 
 from . import _calls as calls
-from ._core import object_id
+from ._core import Core, object_id
 from ._errors import MintError
 from ._flow import AsyncSend, Flow, iterate_async, iterate_sync, run_async
 from ._models import Operation
@@ -111,6 +111,12 @@ async def _as_completed(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _wait(core: Core, operation: OpRef, timeout: float | None, until: Until,
+          poll: PollPolicy | None) -> Flow[Operation]:  # fmt: skip
+    return wait_flow(core, object_id(operation), timeout=timeout,
+                     until=normalise_until(until), policy=poll or PollPolicy())  # fmt: skip
+
+
 class Operations:
     """``mint.operations``: get, approve, revise, resume and wait on operations."""
 
@@ -143,16 +149,6 @@ class Operations:
         """Continue after ``billing_required`` once Credits are topped up."""
         return self._c._run(calls.action_call(self._c._core, "resume", operation, idempotency_key))
 
-    def _flow(self, operation: OpRef, timeout: float | None, until: Until,
-              poll: PollPolicy | None) -> Flow[Operation]:  # fmt: skip
-        return wait_flow(
-            self._c._core,
-            object_id(operation),
-            timeout=timeout,
-            until=normalise_until(until),
-            policy=poll or PollPolicy(),
-        )
-
     def poll(
         self,
         operation: OpRef,
@@ -167,7 +163,7 @@ class Operations:
             >>> for snapshot in mint.operations.poll(op, timeout=600):  # doctest: +SKIP
             ...     print(snapshot.status)
         """
-        return iterate_sync(self._flow(operation, timeout, until, poll), self._c._http.send,
+        return iterate_sync(_wait(self._c._core, operation, timeout, until, poll), self._c._http.send,
                             self._c._sleep)  # fmt: skip
 
     def wait(
@@ -226,7 +222,7 @@ class Operations:
         stop = threading.Event()
 
         def flow(op_id: str) -> Flow[Operation]:
-            return self._flow(op_id, timeout, until, poll)
+            return _wait(self._c._core, op_id, timeout, until, poll)
 
         user_sleep = self._c._sleep
 
@@ -318,16 +314,6 @@ class AsyncOperations:
             calls.action_call(self._c._core, "resume", operation, idempotency_key)
         )
 
-    def _flow(self, operation: OpRef, timeout: float | None, until: Until,
-              poll: PollPolicy | None) -> Flow[Operation]:  # fmt: skip
-        return wait_flow(
-            self._c._core,
-            object_id(operation),
-            timeout=timeout,
-            until=normalise_until(until),
-            policy=poll or PollPolicy(),
-        )
-
     def poll(
         self,
         operation: OpRef,
@@ -337,7 +323,7 @@ class AsyncOperations:
         poll: PollPolicy | None = None,
     ) -> AsyncIterator[Operation]:
         """Example: ``async for snapshot in mint.operations.poll(op): ...``."""
-        return iterate_async(self._flow(operation, timeout, until, poll), self._c._http.send,
+        return iterate_async(_wait(self._c._core, operation, timeout, until, poll), self._c._http.send,
                              self._c._sleep)  # fmt: skip
 
     async def wait(
@@ -371,7 +357,7 @@ class AsyncOperations:
         """Example: ``async for r in mint.operations.as_completed(ops): ...``."""
         ids = [object_id(o) for o in operations]
         return _as_completed(
-            lambda op_id: self._flow(op_id, timeout, until, poll),
+            lambda op_id: _wait(self._c._core, op_id, timeout, until, poll),
             ids,
             self._c._http.send,
             self._c._sleep,
