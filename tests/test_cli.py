@@ -22,15 +22,20 @@ from mint_ext.cli import (
 )
 from mint_ext.testing import FakeMint, FakeServer, Fault, RealClock, serve_fake_mint
 
+from ._fake_contract import Contract
+
 ANSI = "\x1b["
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeServer]:
     # Simulated time runs 50x faster; the poll hint keeps the CLI's polls at the 0.5 s floor.
-    fake = FakeMint(clock=RealClock(50.0), retry_after=0.1)
+    contract = Contract()  # every API response the CLI gets is checked against the spec
+    fake = FakeMint(clock=RealClock(50.0), retry_after=0.1, on_response=contract)
     with serve_fake_mint(fake) as srv:
         yield srv
+    contract.assert_clean()
+    assert contract.checked > 20
 
 
 def mint(server: FakeServer, *args: str, timeout: float = 60, env: dict[str, str] | None = None

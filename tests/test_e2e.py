@@ -28,6 +28,7 @@ from mint_ext import (
 )
 from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
 
+from ._fake_contract import Contract
 from ._harness import Api, FakeTime
 
 
@@ -42,12 +43,13 @@ class Env:
 
 
 @pytest.fixture
-def env(mode: str) -> Iterator[Callable[..., Env]]:
+def env(mode: str, contract: Contract) -> Iterator[Callable[..., Env]]:
+    """Every API response of these tests is checked against the spec (``contract``)."""
     opened: list[tuple[Any, Api]] = []
 
     def make(_api: dict[str, Any] | None = None, **fake_kwargs: Any) -> Env:
         clock = FakeClock()
-        fake = FakeMint(clock=clock, **fake_kwargs)
+        fake = FakeMint(clock=clock, on_response=contract, **fake_kwargs)
         cm = serve_fake_mint(fake)
         server = cm.__enter__()
         time = FakeTime(start=clock.now(), on_advance=clock.advance)
