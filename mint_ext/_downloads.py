@@ -492,18 +492,26 @@ async def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
         yield body[i : i + dc.CHUNK_SIZE]
 
 
+class _Stopped(BaseException):
+    """Raised in a download worker when the caller was interrupted (Ctrl-C): stop at once,
+    keep the partial file for the next run to resume."""
+
+
 def drive_sync(
     flow: FileFlow,
     client: httpx.Client,
     sleep: Callable[[float], None],
     refresh: Callable[[str], str | MintError | None],
+    stop: threading.Event | None = None,
 ) -> AssetReport:
-    """Run one file flow with blocking I/O."""
+    """Run one file flow with blocking I/O (until it ends or ``stop`` is set)."""
     chunks: dict[int, Iterator[bytes]] = {}
     opened: list[httpx.Response] = []
     outcome: Any = None
     try:
         while True:
+            if stop is not None and stop.is_set():
+                raise _Stopped
             try:
                 action = flow.send(outcome)
             except StopIteration as stop:
@@ -843,16 +851,23 @@ class Assets:
         client = httpx.Client(transport=c._asset_transport, follow_redirects=False,
                               cookies=_no_cookies(), timeout=_asset_timeout(core))  # fmt: skip
 
+        stop = threading.Event()
+
         def one(planned: dc.PlannedAsset) -> AssetReport:
             try:
-                return drive_sync(file_flow(s.job(planned)), client, c._sleep, refresh)
+                return drive_sync(file_flow(s.job(planned)), client, c._sleep, refresh, stop)
             except (MintError, OSError) as exc:
                 return s.failed_report(planned, exc)
 
         try:
             workers = max(1, min(max_concurrency, len(s.plan)))
             with concurrent.futures.ThreadPoolExecutor(workers, "mint-download") as pool:
-                results = list(pool.map(one, s.plan))
+                try:
+                    results = list(pool.map(one, s.plan))
+                except BaseException:  # Ctrl-C: stop every worker before the error goes on
+                    stop.set()
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
         finally:
             client.close()
             s.closer()

@@ -165,3 +165,45 @@ def test_console_script_is_installed() -> None:
         pytest.skip("not installed as a distribution (no console script next to python)")
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "Exit codes" in proc.stdout
+
+
+def test_ctrl_c_stops_cleanly_and_a_second_run_resumes(tmp_path: Path) -> None:
+    import hashlib
+    import signal
+    import time
+
+    fake = FakeMint(clock=RealClock(50.0), asset_sizes={"glb": 24 * 1024 * 1024},
+                    asset_rate=6 * 1024 * 1024)  # fmt: skip
+    with serve_fake_mint(fake) as srv:
+        op = ok_json(mint(srv, "models", "generate", "a big statue", "--wait", "--json"))
+        folder = tmp_path / op["resource"]["id"]
+        env = {**os.environ, "MINT_API_KEY": srv.api_key, "MINT_BASE_URL": srv.base_url}
+        args = [sys.executable, "-m", "mint_ext.cli", "download", op["id"], str(tmp_path),
+                "--include", "glb", "--json"]  # fmt: skip
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            parts = list(folder.glob(".*.part")) if folder.exists() else []
+            if parts and parts[0].stat().st_size >= 2 * 1024 * 1024:
+                break
+            time.sleep(0.05)
+        else:
+            proc.kill()
+            pytest.fail("the download never started")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert f"resume with: mint download {op['id']} {tmp_path}" in err
+        assert not (folder / "model.glb").exists()  # no half-written final file
+        kept = next(folder.glob(".*.part")).stat().st_size
+        assert kept > 0
+        fake.asset_rate = None
+        report = ok_json(
+            mint(srv, "download", op["id"], str(tmp_path), "--include", "glb", "--json")
+        )
+        (asset,) = report["assets"]
+        assert asset["status"] == "downloaded" and asset["resumed_from"] >= kept // 2 > 0
+        data = (folder / "model.glb").read_bytes()
+        assert hashlib.sha256(data).hexdigest() == asset["sha256"]
+        assert data == fake.asset(asset["url"]).read()

@@ -416,6 +416,7 @@ class FakeMint:
         seed: int = 0,
         credits: int = 1000,
         on_response: Callable[[ApiExchange], None] | None = None,
+        asset_rate: float | None = None,
     ) -> None:
         self.api_keys: tuple[str, ...] = tuple(api_keys)
         if not self.api_keys:
@@ -432,6 +433,9 @@ class FakeMint:
         self.redirect_base_url = redirect_base_url.rstrip("/")
         self.credits = credits
         self.on_response = on_response
+        #: Bytes per second at which the loopback server streams asset bodies (None: as fast as
+        #: it can). Makes interrupted downloads and progress bars observable.
+        self.asset_rate = asset_rate
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
         self._secret = hashlib.sha256(f"mint-fake-{seed}".encode()).digest()

@@ -71,8 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.cut is not None:
                 self.send_header("Connection", "close")
             self.end_headers()
+            rate = fake.asset_rate if origin != "api" else None
             for chunk in reply.body_chunks():
                 self.wfile.write(chunk)
+                if rate:
+                    time.sleep(len(chunk) / rate)
             if reply.cut is not None and not reply.head:
                 self.close_connection = True
                 if reply.cut[0] == "drop":
