@@ -1,0 +1,148 @@
+"""Downloads end to end against the fake Mint server on loopback: its separate asset origin,
+its redirect origin, signed URLs that expire, and faults on the wire. Sync and async alike."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mint_ext import AssetVerificationError, DownloadError, Operation
+from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
+
+from ._fake_contract import Contract
+from ._harness import Api, FakeTime
+
+WORLD_FILES = ["caption.txt", "collider.glb", "pano.png", "preview.png", "splat_100k.spz",
+               "splat_500k.spz", "splat_full_res.spz", "thumbnail.webp", "world.rad"]  # fmt: skip
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+class Env:
+    def __init__(self, fake: FakeMint, server: Any, api: Api) -> None:
+        self.fake, self.server, self.api = fake, server, api
+
+    def finished(self, kind: str = "worlds") -> Operation:
+        op = self.api(f"{kind}.generate", prompt="x")
+        self.fake.advance(3600)
+        op = self.api("operations.get", op)
+        assert op.is_succeeded
+        return op
+
+
+@pytest.fixture
+def env(mode: str, contract: Contract) -> Iterator[Callable[..., Env]]:
+    opened: list[tuple[Any, Api]] = []
+
+    def make(**fake_kwargs: Any) -> Env:
+        clock = FakeClock()
+        fake = FakeMint(clock=clock, on_response=contract, **fake_kwargs)
+        cm = serve_fake_mint(fake)
+        server = cm.__enter__()
+        api = Api(mode, base_url=server.base_url, api_key=server.api_key,
+                  time=FakeTime(start=clock.now(), on_advance=clock.advance))  # fmt: skip
+        opened.append((cm, api))
+        return Env(fake, server, api)
+
+    yield make
+    for cm, api in opened:
+        api.close()
+        cm.__exit__(None, None, None)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_world_download_from_the_asset_origin(env: Callable[..., Env], tmp_path: Path) -> None:
+    e = env(asset_size=300_000)
+    op = e.finished()
+    report = e.api("assets.download", op, tmp_path)
+    folder = tmp_path / op.resource_id
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == WORLD_FILES
+    for asset in report.assets:
+        assert asset.status == "downloaded" and asset.sha256 == _sha(asset.path)
+        if asset.kind != "caption":
+            assert asset.path.read_bytes() == e.fake.asset(asset.url).read()
+    assert (folder / "caption.txt").read_text() == op.assets.caption
+    assert (folder / "collider.glb").read_bytes()[:4] == b"glTF"
+    cdn = [r for r in e.fake.requests if r.origin != "api"]
+    assert cdn and all("authorization" not in r.headers and "cookie" not in r.headers for r in cdn)
+    # a re-run fetches no body again
+    e.fake.clear_requests()
+    again = e.api("assets.download", op.id, tmp_path)
+    assert {a.status for a in again.assets} == {"skipped"}
+    assert not [r for r in e.fake.requests if r.origin != "api" and r.method == "GET"]
+
+
+def test_truncated_then_resumed_with_range(env: Callable[..., Env], tmp_path: Path) -> None:
+    e = env(asset_size=2_000_000)
+    op = e.finished("models")
+    e.fake.inject(Fault.truncate(700_000), route="ASSET", times=1)
+    report = e.api("assets.download", op, tmp_path, include=["glb"])
+    (asset,) = report.assets
+    assert asset.status == "downloaded" and asset.resumed_from == 700_000
+    ranges = [r.headers.get("range") for r in e.fake.requests if r.origin == "asset"]
+    assert "bytes=700000-" in ranges
+    assert asset.path.read_bytes() == e.fake.asset(asset.url).read()
+
+
+def test_changed_file_under_if_range_restarts(env: Callable[..., Env], tmp_path: Path) -> None:
+    e = env(asset_size=2_000_000)
+    op = e.finished("models")
+    e.fake.inject(Fault.truncate(500_000), route="ASSET", times=1)
+    e.fake.inject(Fault.status(503), route="ASSET", times=100)  # then every retry fails
+    with pytest.raises(DownloadError):
+        e.api("assets.download", op, tmp_path, include=["glb"])
+    assert list((tmp_path / op.resource_id).glob(".*.part"))  # the partial file is kept
+    e.fake.clear_faults()
+    e.fake.change_asset(op.assets.glb_url)  # the file changes between the two runs
+    report = e.api("assets.download", op, tmp_path, include=["glb"])
+    (asset,) = report.assets
+    assert asset.status == "downloaded" and asset.resumed_from == 0
+    assert asset.path.read_bytes() == e.fake.asset(asset.url).read()
+    last = [r for r in e.fake.requests if r.origin == "asset" and r.method == "GET"][-1]
+    assert last.headers.get("if-range") and last.status == 200  # If-Range sent, full answer
+
+
+def test_expired_signed_urls_are_refreshed(env: Callable[..., Env], tmp_path: Path) -> None:
+    e = env(signed_urls=True, url_ttl=60.0)
+    op = e.finished()
+    e.fake.advance(120)  # every URL in ``op`` has expired
+    report = e.api("assets.download", op, tmp_path, include=["collider", "pano"])
+    assert report.ok
+    statuses = [r.status for r in e.fake.requests if r.origin == "asset"]
+    assert 403 in statuses
+    assert all("?" not in (a.url or "") for a in report.assets)  # no signature in the report
+
+
+def test_cross_origin_redirect_carries_no_credentials(
+    env: Callable[..., Env], tmp_path: Path
+) -> None:
+    e = env()
+    op = e.finished()
+    e.fake.inject(Fault.redirect(), route="ASSET", times=1)
+    report = e.api("assets.download", op, tmp_path, include=["collider"])
+    assert report.ok
+    second = [r for r in e.fake.requests if r.origin == "redirect"]
+    assert second and all("authorization" not in r.headers for r in second)
+
+
+def test_html_error_page_is_never_saved(env: Callable[..., Env], tmp_path: Path) -> None:
+    e = env()
+    op = e.finished("models")
+    e.fake.inject(Fault.html(200), route="ASSET", times=100)
+    with pytest.raises(DownloadError) as info:
+        e.api("assets.download", op, tmp_path, include=["glb"])
+    (asset,) = info.value.report.assets
+    assert isinstance(asset.error, AssetVerificationError)
+    assert not (tmp_path / op.resource_id / "model.glb").exists()
+    partial = e.api("assets.download", op, tmp_path, include=["glb", "preview"], allow_partial=True)
+    assert [a.status for a in partial.assets] == ["failed", "downloaded"]
