@@ -118,7 +118,7 @@ def generate_world_call(core: Core, prompt: str, options: WorldOptions) -> Flow[
         source_url=_opt(options.get("source_url")),
     )
     kwargs = generate_world._get_kwargs(body=body, idempotency_key=_key(options))
-    return core.call(kwargs, Operation.from_dict)
+    return core.call(kwargs, Operation._build)
 
 
 def generate_model_call(core: Core, prompt: str, options: ModelOptions) -> Flow[Operation]:
@@ -138,7 +138,7 @@ def generate_model_call(core: Core, prompt: str, options: ModelOptions) -> Flow[
         source_images=_images(options.get("source_images")),
     )
     kwargs = generate_model._get_kwargs(body=body, idempotency_key=_key(options))
-    return core.call(kwargs, Operation.from_dict)
+    return core.call(kwargs, Operation._build)
 
 
 def optimize_model_call(
@@ -150,13 +150,13 @@ def optimize_model_call(
         body=body,
         idempotency_key=_key({"idempotency_key": idempotency_key}),
     )
-    return core.call(kwargs, Operation.from_dict)
+    return core.call(kwargs, Operation._build)
 
 
 def get_operation_call(
     core: Core, operation: object, *, deadline: float | None = None
 ) -> Flow[Operation]:
-    return core.call(get_operation._get_kwargs(object_id(operation)), Operation.from_dict,
+    return core.call(get_operation._get_kwargs(object_id(operation)), Operation._build,
                      deadline=deadline)  # fmt: skip
 
 
@@ -179,15 +179,15 @@ def action_call(
         kwargs = approve_operation._get_kwargs(op_id, body=gen.EmptyRequest(), idempotency_key=key)
     else:
         kwargs = resume_operation._get_kwargs(op_id, body=gen.EmptyRequest(), idempotency_key=key)
-    return core.call(kwargs, Operation.from_dict)
+    return core.call(kwargs, Operation._build)
 
 
 def get_world_call(core: Core, world: object) -> Flow[World]:
-    return core.call(get_world._get_kwargs(object_id(world, "world")), World.from_dict)
+    return core.call(get_world._get_kwargs(object_id(world, "world")), World._build)
 
 
 def get_model_call(core: Core, model: object) -> Flow[Model]:
-    return core.call(get_model._get_kwargs(object_id(model, "model")), Model.from_dict)
+    return core.call(get_model._get_kwargs(object_id(model, "model")), Model._build)
 
 
 def _page_parser(item: Callable[[Any], T]) -> Callable[[Any], Page[T]]:
@@ -220,7 +220,7 @@ def list_worlds_pages(core: Core, limit: int | None, cursor: str | None) -> Flow
     lim = _limit(limit)
     return core.pages(
         lambda c: list_worlds._get_kwargs(limit=lim, cursor=_opt(c)),
-        _page_parser(World.from_dict),
+        _page_parser(World._build),
         cursor,
     )
 
@@ -229,19 +229,19 @@ def list_models_pages(core: Core, limit: int | None, cursor: str | None) -> Flow
     lim = _limit(limit)
     return core.pages(
         lambda c: list_models._get_kwargs(limit=lim, cursor=_opt(c)),
-        _page_parser(Model.from_dict),
+        _page_parser(Model._build),
         cursor,
     )
 
 
 def list_worlds_page(core: Core, limit: int | None, cursor: str | None) -> Flow[Page[World]]:
     kwargs = list_worlds._get_kwargs(limit=_limit(limit), cursor=_opt(cursor))
-    return core.call(kwargs, _page_parser(World.from_dict))
+    return core.call(kwargs, _page_parser(World._build))
 
 
 def list_models_page(core: Core, limit: int | None, cursor: str | None) -> Flow[Page[Model]]:
     kwargs = list_models._get_kwargs(limit=_limit(limit), cursor=_opt(cursor))
-    return core.call(kwargs, _page_parser(Model.from_dict))
+    return core.call(kwargs, _page_parser(Model._build))
 
 
 def me_call(core: Core) -> Flow[Account]:

@@ -243,7 +243,13 @@ class Operation(_RawBacked):
         """
         if not isinstance(data, Mapping):
             raise TypeError(f"an operation is a JSON object, not {type(data).__name__}")
-        raw = copy.deepcopy(dict(data))
+        return cls._build(copy.deepcopy(dict(data)))
+
+    @classmethod
+    def _build(cls, raw: dict[str, Any]) -> Operation:
+        """Parse JSON that nobody else holds (fresh from the wire): no defensive copy."""
+        if not isinstance(raw, dict):
+            raise TypeError(f"an operation is a JSON object, not {type(raw).__name__}")
         g = gen.Operation.from_dict(raw)
         resource = None
         if isinstance(g.resource, gen.OperationResource):
@@ -340,7 +346,13 @@ class World(_RawBacked):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> World:
-        raw = copy.deepcopy(dict(data))
+        """Parse the API's JSON (or a dict from :meth:`to_dict`)."""
+        return cls._build(copy.deepcopy(dict(data)))
+
+    @classmethod
+    def _build(cls, raw: dict[str, Any]) -> World:
+        if not isinstance(raw, dict):
+            raise TypeError(f"a world is a JSON object, not {type(raw).__name__}")
         g = gen.World.from_dict(raw)
         assets = _assets(g.assets, raw.get("assets"), "world")
         return cls(
@@ -373,7 +385,13 @@ class Model(_RawBacked):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Model:
-        raw = copy.deepcopy(dict(data))
+        """Parse the API's JSON (or a dict from :meth:`to_dict`)."""
+        return cls._build(copy.deepcopy(dict(data)))
+
+    @classmethod
+    def _build(cls, raw: dict[str, Any]) -> Model:
+        if not isinstance(raw, dict):
+            raise TypeError(f"a model is a JSON object, not {type(raw).__name__}")
         g = gen.Model.from_dict(raw)
         assets = _assets(g.assets, raw.get("assets"), "model")
         return cls(

@@ -151,7 +151,7 @@ def _get(
     core: Core, operation_id: str, deadline: float | None
 ) -> Flow[tuple[Operation, httpx.Response]]:
     return core.call_with_response(
-        get_operation._get_kwargs(operation_id), Operation.from_dict, deadline=deadline
+        get_operation._get_kwargs(operation_id), Operation._build, deadline=deadline
     )
 
 
