@@ -1,0 +1,112 @@
+"""The default transports of the asset (CDN) clients: httpx's own, reading 1 MiB at a time.
+
+httpcore reads a response body 64 KiB per ``recv``; every read then climbs through h11, httpcore
+and httpx. For multi-hundred-MiB assets that per-read cost, not the network, bounds throughput
+(``bench/bench_downloads.py``). These transports are httpx's ``HTTPTransport`` /
+``AsyncHTTPTransport`` whose connection pool gets a network backend that asks for at least
+``READ_SIZE`` bytes per read: the same TLS, timeouts, keep-alive and error mapping, fewer trips.
+
+If httpx's internals ever change shape (the pool is a private attribute), the plain httpx
+transport is used instead: slower, never wrong. A user-supplied transport is always used as given.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import httpcore
+import httpx
+
+READ_SIZE = 1 << 20
+
+
+class _LargeReads(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:  # fmt: skip
+        return _LargeReads(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class _AsyncLargeReads(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max(max_bytes, READ_SIZE), timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        return _AsyncLargeReads(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: typing.Iterable[typing.Any] | None = None,
+                    ) -> httpcore.NetworkStream:  # fmt: skip
+        return _LargeReads(self._inner.connect_tcp(host, port, timeout, local_address,
+                                                   socket_options))  # fmt: skip
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _AsyncBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: typing.Iterable[typing.Any] | None = None,
+                          ) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        return _AsyncLargeReads(await self._inner.connect_tcp(host, port, timeout, local_address,
+                                                              socket_options))  # fmt: skip
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def asset_transport() -> httpx.HTTPTransport:
+    """httpx's transport with 1 MiB reads (plain httpx if its internals are not as expected)."""
+    transport = httpx.HTTPTransport()
+    if isinstance(getattr(transport, "_pool", None), httpcore.ConnectionPool):
+        transport._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), network_backend=_Backend()
+        )
+    return transport
+
+
+def async_asset_transport() -> httpx.AsyncHTTPTransport:
+    """The async twin of :func:`asset_transport`."""
+    transport = httpx.AsyncHTTPTransport()
+    if isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(), network_backend=_AsyncBackend()
+        )
+    return transport
