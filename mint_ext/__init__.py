@@ -114,3 +114,11 @@ __all__ = [
     "__version__",
     "status",
 ]
+
+# Public objects say where users import them from (``mint_ext.Operation``, not
+# ``mint_ext._models.Operation``) in reprs, tracebacks and docs, as httpx does.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("mint_ext._"):
+        _obj.__module__ = "mint_ext"
+del _name, _obj
