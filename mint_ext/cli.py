@@ -594,13 +594,16 @@ def _show_list(
 
 
 def _run_demo(state: State, out_dir: str, speed: float, prompt: str) -> None:
-    from .testing import serve_fake_mint
+    from .testing import FakeMint, RealClock, serve_fake_mint
 
     err = state.err
     err.print(
         f"Starting the bundled fake Mint server on loopback (time x{speed:g})...", highlight=False
     )
-    with serve_fake_mint(speed=speed) as server:
+    # Files of a few MiB, streamed at a pace where the progress bars have something to show.
+    fake = FakeMint(clock=RealClock(speed), asset_size=4 * 1024 * 1024,
+                    asset_rate=24 * 1024 * 1024)  # fmt: skip
+    with serve_fake_mint(fake) as server:
         err.print(f"  API {server.base_url}   CDN {server.asset_base_url}", highlight=False)
         state.api_key, state.base_url = server.api_key, server.base_url
         with Mint(api_key=server.api_key, base_url=server.base_url) as mint:
