@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
@@ -173,6 +173,26 @@ class _RawBacked:
         """The object as plain JSON-able data (what the API sent), for saving and resuming."""
         return copy.deepcopy(dict(self.raw))
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Parse the API's JSON (or a dict from :meth:`to_dict`); the input is copied, not kept.
+
+        Raises ``ValueError``/``KeyError``/``TypeError`` when it does not match the spec.
+
+        Example:
+            >>> import json; saved = json.dumps(op.to_dict())        # doctest: +SKIP
+            >>> Operation.from_dict(json.loads(saved)) == op         # doctest: +SKIP
+            True
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected a JSON object, not {type(data).__name__}")
+        return cls._build(copy.deepcopy(dict(data)))
+
+    @classmethod
+    def _build(cls, raw: dict[str, Any]) -> Self:
+        """Parse JSON that nobody else holds (fresh from the wire): no defensive copy."""
+        raise NotImplementedError
+
 
 @attrs.frozen
 class ErrorInfo:
@@ -233,21 +253,7 @@ class Operation(_RawBacked):
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Operation:
-        """Parse the API's JSON (or a dict from :meth:`to_dict`). Raises ``ValueError``/``KeyError``.
-
-        Example:
-            >>> import json; saved = json.dumps(op.to_dict())        # doctest: +SKIP
-            >>> Operation.from_dict(json.loads(saved)).id == op.id   # doctest: +SKIP
-            True
-        """
-        if not isinstance(data, Mapping):
-            raise TypeError(f"an operation is a JSON object, not {type(data).__name__}")
-        return cls._build(copy.deepcopy(dict(data)))
-
-    @classmethod
     def _build(cls, raw: dict[str, Any]) -> Operation:
-        """Parse JSON that nobody else holds (fresh from the wire): no defensive copy."""
         if not isinstance(raw, dict):
             raise TypeError(f"an operation is a JSON object, not {type(raw).__name__}")
         g = gen.Operation.from_dict(raw)
@@ -345,27 +351,9 @@ class World(_RawBacked):
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> World:
-        """Parse the API's JSON (or a dict from :meth:`to_dict`)."""
-        return cls._build(copy.deepcopy(dict(data)))
-
-    @classmethod
     def _build(cls, raw: dict[str, Any]) -> World:
-        if not isinstance(raw, dict):
-            raise TypeError(f"a world is a JSON object, not {type(raw).__name__}")
-        g = gen.World.from_dict(raw)
-        assets = _assets(g.assets, raw.get("assets"), "world")
-        return cls(
-            id=g.id,
-            name=_str(g.name),
-            status=_str(g.status),
-            asset_stage=_str(g.asset_stage),
-            mint_url=_str(g.mint_url),
-            assets=assets if isinstance(assets, WorldAssets) else None,
-            created_at=_time(g.created_at),
-            updated_at=_time(g.updated_at),
-            raw=raw,
-        )
+        fields, assets = _resource_fields(gen.World, raw, "world")
+        return cls(**fields, assets=assets if isinstance(assets, WorldAssets) else None)
 
 
 @attrs.frozen(eq=False)
@@ -384,28 +372,30 @@ class Model(_RawBacked):
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Model:
-        """Parse the API's JSON (or a dict from :meth:`to_dict`)."""
-        return cls._build(copy.deepcopy(dict(data)))
-
-    @classmethod
     def _build(cls, raw: dict[str, Any]) -> Model:
-        if not isinstance(raw, dict):
-            raise TypeError(f"a model is a JSON object, not {type(raw).__name__}")
-        g = gen.Model.from_dict(raw)
-        assets = _assets(g.assets, raw.get("assets"), "model")
-        return cls(
-            id=g.id,
-            name=_str(g.name),
-            status=_str(g.status),
-            asset_stage=_str(g.asset_stage),
-            mint_url=_str(g.mint_url),
-            assets=assets if isinstance(assets, ModelAssets) else None,
-            prompt=_str(g.prompt),
-            created_at=_time(g.created_at),
-            updated_at=_time(g.updated_at),
-            raw=raw,
-        )
+        fields, assets = _resource_fields(gen.Model, raw, "model")
+        return cls(**fields, prompt=_str(raw.get("prompt")),
+                   assets=assets if isinstance(assets, ModelAssets) else None)  # fmt: skip
+
+
+def _resource_fields(
+    parser: type[gen.World] | type[gen.Model], raw: dict[str, Any], kind: str
+) -> tuple[dict[str, Any], WorldAssets | ModelAssets | None]:
+    """The fields World and Model share, parsed by the generated model."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"a {kind} is a JSON object, not {type(raw).__name__}")
+    g = parser.from_dict(raw)
+    fields = {
+        "id": g.id,
+        "name": _str(g.name),
+        "status": _str(g.status),
+        "asset_stage": _str(g.asset_stage),
+        "mint_url": _str(g.mint_url),
+        "created_at": _time(g.created_at),
+        "updated_at": _time(g.updated_at),
+        "raw": raw,
+    }
+    return fields, _assets(g.assets, raw.get("assets"), kind)
 
 
 @attrs.frozen
