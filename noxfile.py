@@ -64,6 +64,8 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole pytest suite (unit and end-to-end on loopback)."""
     session.install(".[test]", "-r", GENERATE_PINS)
+    if not session.posargs:  # the docstring examples of mint_ext, then the suite
+        session.run("pytest", "--doctest-modules", "mint_ext", "-q", "-p", "no:cacheprovider")
     session.run("pytest", *session.posargs)
 
 

@@ -75,7 +75,12 @@ class Pager(Iterator[T]):
 
 
 class AsyncPager(AsyncIterator[T]):
-    """The ``async for`` twin of :class:`Pager`."""
+    """The ``async for`` twin of :class:`Pager`.
+
+    Example:
+        >>> async for model in mint.models.list():                # doctest: +SKIP
+        ...     print(model.id)
+    """
 
     def __init__(self, client: AsyncMint, flow: Callable[[], Flow[None]]) -> None:
         self._client = client

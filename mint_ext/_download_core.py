@@ -645,7 +645,7 @@ def verify(
 
     Example:
         >>> verify("glb", "glb", b"glTF\\x02\\x00\\x00\\x00", 8, 8, "https://c/m.glb")
-        >>> verify("glb", "glb", b"<html>", 6, 6, "https://c/m.glb")
+        >>> verify("glb", "glb", b"<html>", 6, 6, "https://c/m.glb")  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
         ...
         mint_ext._errors.AssetVerificationError: https://c/m.glb: an HTML page, not a glb file

@@ -68,7 +68,18 @@ __all__ = [
 
 
 class MintError(Exception):
-    """Root of every error the SDK raises."""
+    """Root of every error the SDK raises.
+
+    Example:
+        >>> try:                                                  # doctest: +SKIP
+        ...     op = mint.operations.wait(op)
+        ... except OperationFailedError as exc:
+        ...     print("failed:", exc.code)
+        ... except WaitTimeoutError as exc:
+        ...     print("still running; resume later with", exc.operation_id)
+        ... except MintError as exc:
+        ...     print("Mint error:", exc)
+    """
 
 
 class ConfigurationError(MintError):
@@ -102,7 +113,14 @@ class ResponseValidationError(MintError):
 
 
 class APIStatusError(MintError):
-    """The API answered with an error status; carries the RFC 9457 problem fields."""
+    """The API answered with an error status; carries the RFC 9457 problem fields.
+
+    Example:
+        >>> try:                                                  # doctest: +SKIP
+        ...     mint.operations.get("op_missing")
+        ... except APIStatusError as exc:
+        ...     print(exc.status_code, exc.type, exc.detail, exc.request_id)
+    """
 
     status_code: int
 
@@ -164,7 +182,12 @@ class IdempotencyConflictError(ConflictError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any."""
+    """429: too many requests. ``retry_after`` is the server's hint in seconds, if any.
+
+    Example:
+        >>> except RateLimitError as exc:                         # doctest: +SKIP
+        ...     time.sleep(exc.retry_after or 1)
+    """
 
     def __init__(
         self,
@@ -192,7 +215,12 @@ class OperationError(MintError):
 
 
 class OperationFailedError(OperationError):
-    """The operation ``failed``: ``code`` and ``message`` come from ``operation.error``."""
+    """The operation ``failed``: ``code`` and ``message`` come from ``operation.error``.
+
+    Example:
+        >>> except OperationFailedError as exc:                   # doctest: +SKIP
+        ...     print(exc.code, exc.error_message, exc.operation.id)
+    """
 
     def __init__(self, operation: Operation) -> None:
         err = operation.error
@@ -224,7 +252,12 @@ class BillingRequiredError(OperationError):
 
 
 class WaitTimeoutError(MintError):
-    """The wait's deadline passed. ``last_operation`` is the newest state seen, if any."""
+    """The wait's deadline passed. ``last_operation`` is the newest state seen, if any.
+
+    Example:
+        >>> except WaitTimeoutError as exc:                       # doctest: +SKIP
+        ...     op = mint.operations.wait(exc.operation_id)   # continue later
+    """
 
     def __init__(self, operation_id: str, last_operation: Operation | None, timeout: float) -> None:
         status = last_operation.status if last_operation else "unknown"
@@ -272,7 +305,13 @@ class UnsafeRedirectError(MintError):
 
 
 class DownloadError(MintError):
-    """At least one asset failed to download; ``report`` lists every asset and its outcome."""
+    """At least one asset failed to download; ``report`` lists every asset and its outcome.
+
+    Example:
+        >>> except DownloadError as exc:                          # doctest: +SKIP
+        ...     for asset in exc.report.failed:
+        ...         print(asset.kind, asset.error)
+    """
 
     def __init__(self, message: str, *, report: Any) -> None:
         super().__init__(message)

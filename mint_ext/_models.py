@@ -67,7 +67,12 @@ def _url_map(value: object) -> dict[str, str]:
 
 @attrs.frozen
 class WorldAssets:
-    """Files of a world. URLs are None until produced; ``spz_urls`` maps tier -> URL."""
+    """Files of a world. URLs are None until produced; ``spz_urls`` maps tier -> URL.
+
+    Example:
+        >>> assets = op.assets                                   # doctest: +SKIP
+        >>> assets.spz_urls.get("500k"), assets.rad_url         # doctest: +SKIP
+    """
 
     spz_urls: Mapping[str, str] = attrs.field(factory=dict)
     rad_url: str | None = None
@@ -112,7 +117,11 @@ _MODEL_URL_KEYS = {
 
 @attrs.frozen
 class ModelAssets:
-    """Files of a 3D model. ``other_urls`` holds any further ``*Url`` field (fbx, obj, usdz...)."""
+    """Files of a 3D model. ``other_urls`` holds any further ``*Url`` field (fbx, obj, usdz...).
+
+    Example:
+        >>> mint.models.get("model_123").assets.glb_url          # doctest: +SKIP
+    """
 
     glb_url: str | None = None
     optimized_glb_url: str | None = None
@@ -196,7 +205,11 @@ class _RawBacked:
 
 @attrs.frozen
 class ErrorInfo:
-    """Why an operation failed: a snake_case ``code`` and a human ``message``."""
+    """Why an operation failed: a snake_case ``code`` and a human ``message``.
+
+    Example:
+        >>> if op.is_failed: print(op.error.code, op.error.message)   # doctest: +SKIP
+    """
 
     code: str
     message: str
@@ -204,7 +217,14 @@ class ErrorInfo:
 
 @attrs.frozen
 class Billing:
-    """What a ``billing_required`` operation needs before ``operations.resume``."""
+    """What a ``billing_required`` operation needs before ``operations.resume``.
+
+    Example:
+        >>> try:                                                  # doctest: +SKIP
+        ...     mint.operations.wait(op)
+        ... except BillingRequiredError as exc:
+        ...     print(exc.billing.required_credits, exc.billing.action_url)
+    """
 
     reason: str | None
     required_credits: float
@@ -217,7 +237,12 @@ class Billing:
 
 @attrs.frozen
 class ResourceRef:
-    """The world or model an operation produces."""
+    """The world or model an operation produces.
+
+    Example:
+        >>> op.resource.type, op.resource.id                      # doctest: +SKIP
+        ('world', 'world_123')
+    """
 
     type: str | None
     id: str
@@ -338,7 +363,12 @@ class Operation(_RawBacked):
 
 @attrs.frozen(eq=False)
 class World(_RawBacked):
-    """A generated world (``GET /v1/worlds/{id}``)."""
+    """A generated world (``GET /v1/worlds/{id}``).
+
+    Example:
+        >>> world = mint.worlds.get("world_123")                  # doctest: +SKIP
+        >>> world.asset_stage, world.assets.rad_url               # doctest: +SKIP
+    """
 
     id: str
     name: str | None
@@ -358,7 +388,12 @@ class World(_RawBacked):
 
 @attrs.frozen(eq=False)
 class Model(_RawBacked):
-    """A generated 3D model (``GET /v1/models/{id}``)."""
+    """A generated 3D model (``GET /v1/models/{id}``).
+
+    Example:
+        >>> model = mint.models.get("model_123")                  # doctest: +SKIP
+        >>> model.assets.optimized_glb_url                        # doctest: +SKIP
+    """
 
     id: str
     name: str | None
@@ -400,7 +435,11 @@ def _resource_fields(
 
 @attrs.frozen
 class Account:
-    """Who the API key belongs to (``GET /v1/me``)."""
+    """Who the API key belongs to (``GET /v1/me``).
+
+    Example:
+        >>> mint.account.me().user_id                             # doctest: +SKIP
+    """
 
     user_id: str
     email: str | None
@@ -423,7 +462,11 @@ class Account:
 
 @attrs.frozen
 class Usage:
-    """Available Credits and usage (``GET /v1/usage``)."""
+    """Available Credits and usage (``GET /v1/usage``).
+
+    Example:
+        >>> mint.account.usage().credits_available                # doctest: +SKIP
+    """
 
     credits_available: float
     subscription: Mapping[str, Any] | None
@@ -442,7 +485,13 @@ class Usage:
 
 @attrs.frozen
 class Page(Generic[T]):
-    """One page of a listing: ``items`` and the cursor of the next page (None at the end)."""
+    """One page of a listing: ``items`` and the cursor of the next page (None at the end).
+
+    Example:
+        >>> page = mint.worlds.list_page(limit=50)                # doctest: +SKIP
+        >>> while page.next_cursor:                               # doctest: +SKIP
+        ...     page = mint.worlds.list_page(limit=50, cursor=page.next_cursor)
+    """
 
     items: Sequence[T]
     next_cursor: str | None

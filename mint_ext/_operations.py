@@ -45,6 +45,10 @@ class WaitResult:
 
     ``operation`` is the final state (or the last state seen when ``error`` is set). ``result()``
     returns the operation or raises its error, like a future.
+
+    Example:
+        >>> for r in mint.operations.wait_many(ops):              # doctest: +SKIP
+        ...     print(r.operation_id, r.operation.status if r.ok else r.error)
     """
 
     index: int

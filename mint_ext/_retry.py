@@ -117,7 +117,13 @@ def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
 
 @attrs.define
 class Clock:
-    """Time sources, injectable for tests: ``monotonic`` for deadlines, ``wall`` for HTTP-dates."""
+    """Time sources, injectable for tests: ``monotonic`` for deadlines, ``wall`` for HTTP-dates.
+
+    Example:
+        >>> import random
+        >>> clock = Clock(monotonic=lambda: 0.0, wall=lambda: 1.8e9, rng=random.Random(1).random)
+        >>> mint = Mint(api_key="k", clock=clock, sleep=lambda s: None)  # doctest: +SKIP
+    """
 
     monotonic: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
