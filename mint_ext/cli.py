@@ -87,7 +87,8 @@ class State:
 
     @property
     def live(self) -> bool:
-        return bool(self.err is not None and self.err.is_terminal)
+        """Live spinners and bars only when both stdout and stderr are terminals."""
+        return bool(self.err is not None and self.err.is_terminal and sys.stdout.isatty())
 
 
 # ------------------------------------------------------------------------------- output
@@ -440,11 +441,19 @@ def build_app() -> Any:
     @click.option("--until", help="Comma-separated extra stop states, e.g. preview_ready.")
     @click.option("--download", type=click.Path(file_okay=False), help="Then download here.")
     @click.option("--json", "json_", is_flag=True, help="Machine-readable output on stdout.")
+    @click.option("--api-key", help="API key (default: $MINT_API_KEY).")
+    @click.option("--base-url", help="API base URL (default: $MINT_BASE_URL).")
     @pass_state
     def operations_wait(state: State, operation_id: str, wait_timeout: float, until: str | None,
-                        download: str | None, json_: bool) -> None:  # fmt: skip
-        """Wait until the operation stops (succeeded, preview in review mode, failed...)."""
+                        download: str | None, json_: bool, api_key: str | None,
+                        base_url: str | None) -> None:  # fmt: skip
+        """Wait until the operation stops (succeeded, preview in review mode, failed...).
+
+        Here --timeout bounds the whole wait; the per-request timeout is `mint --timeout N`.
+        """
         state.json = state.json or json_
+        state.api_key = api_key or state.api_key
+        state.base_url = base_url or state.base_url
         with state.client() as mint:
             op = _wait(state, mint, operation_id, wait_timeout, _parse_until(until))
             _show_operation(state, op)
