@@ -587,22 +587,36 @@ def drive_sync(
             r.close()
 
 
+def _step(flow: FileFlow, outcome: Any) -> tuple[bool, Any]:
+    """Advance ``flow`` once: (False, next action) or (True, its result).
+
+    StopIteration cannot cross a thread/future boundary, so it becomes a flag here.
+    """
+    try:
+        return False, flow.send(outcome)
+    except StopIteration as stop:
+        return True, stop.value
+
+
 async def drive_async(
     flow: FileFlow,
     client: httpx.AsyncClient,
     sleep: Callable[[float], Awaitable[None]],
     refresh: Callable[[str], Awaitable[str | MintError | None]],
 ) -> AssetReport:
-    """The ``await`` twin of :func:`drive_sync`."""
+    """The ``await`` twin of :func:`drive_sync`.
+
+    Each step of the flow (which writes, fsyncs and renames files) runs in a worker thread, so
+    disk I/O never blocks the event loop; the network I/O stays on the loop.
+    """
     chunks: dict[int, AsyncIterator[bytes]] = {}
     opened: list[httpx.Response] = []
     outcome: Any = None
     try:
         while True:
-            try:
-                action = flow.send(outcome)
-            except StopIteration as stop:
-                result: AssetReport = stop.value
+            done, action = await asyncio.to_thread(_step, flow, outcome)
+            if done:
+                result: AssetReport = action
                 return result
             outcome = None
             try:
