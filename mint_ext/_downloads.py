@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import http.cookiejar
 import os
@@ -111,7 +112,17 @@ class Refresh:
     slot: str
 
 
-FileAction = Send | Sleep | Open | Read | Drain | Close | Refresh
+@attrs.frozen
+class Offload:
+    """Run ``fn`` (slow local disk work: fsync, hashing a resumed prefix) and answer its result.
+
+    The sync driver calls it in place; the async driver runs it in a worker thread.
+    """
+
+    fn: Callable[[], Any]
+
+
+FileAction = Send | Sleep | Open | Read | Drain | Close | Refresh | Offload
 FileFlow = Generator[FileAction, Any, AssetReport]
 
 
@@ -422,7 +433,9 @@ def file_flow(job: Job) -> FileFlow:
             yield Close(response)
             return failed(UnsafePathError(f"{final} is a symlink; refusing to replace it"), final)
         start = decision.offset
-        prefix_hash = _hash_prefix(part, start) if start else None
+        prefix_hash = (
+            (yield Offload(functools.partial(_hash_prefix, part, start))) if start else None
+        )
         resumed_from = start
         clean = dc.url_without_query(url)
         atomic_write(
@@ -457,7 +470,7 @@ def file_flow(job: Job) -> FileFlow:
             finally:  # also when abandoned (Ctrl-C): no thread outlives the flow
                 hasher.stop()
             f.flush()
-            os.fsync(f.fileno())
+            yield Offload(functools.partial(os.fsync, f.fileno()))
         yield Close(response)
         made_progress = written > start
 
@@ -486,7 +499,7 @@ def file_flow(job: Job) -> FileFlow:
             return failed(exc, final)
         os.replace(part, final)
         _remove(sidecar)
-        _fsync_dir(folder)
+        yield Offload(functools.partial(_fsync_dir, folder))
         digest = hasher.hexdigest()
         job.manifest.record(
             p.slot, dc.ManifestEntry(final.name, clean, decision.etag, written, digest)
@@ -577,6 +590,8 @@ def drive_sync(
                     action.response.close()
                 elif isinstance(action, Sleep):
                     sleep(action.seconds)
+                elif isinstance(action, Offload):
+                    outcome = action.fn()
                 else:
                     outcome = refresh(action.slot)
             except httpx.HTTPError as exc:
@@ -587,17 +602,6 @@ def drive_sync(
             r.close()
 
 
-def _step(flow: FileFlow, outcome: Any) -> tuple[bool, Any]:
-    """Advance ``flow`` once: (False, next action) or (True, its result).
-
-    StopIteration cannot cross a thread/future boundary, so it becomes a flag here.
-    """
-    try:
-        return False, flow.send(outcome)
-    except StopIteration as stop:
-        return True, stop.value
-
-
 async def drive_async(
     flow: FileFlow,
     client: httpx.AsyncClient,
@@ -606,17 +610,18 @@ async def drive_async(
 ) -> AssetReport:
     """The ``await`` twin of :func:`drive_sync`.
 
-    Each step of the flow (which writes, fsyncs and renames files) runs in a worker thread, so
-    disk I/O never blocks the event loop; the network I/O stays on the loop.
+    ``Offload`` actions (fsync, hashing a resumed prefix: the slow disk work) run in a worker
+    thread, so they never block the event loop; the small per-chunk writes stay inline.
     """
     chunks: dict[int, AsyncIterator[bytes]] = {}
     opened: list[httpx.Response] = []
     outcome: Any = None
     try:
         while True:
-            done, action = await asyncio.to_thread(_step, flow, outcome)
-            if done:
-                result: AssetReport = action
+            try:
+                action = flow.send(outcome)
+            except StopIteration as stop:
+                result: AssetReport = stop.value
                 return result
             outcome = None
             try:
@@ -641,6 +646,8 @@ async def drive_async(
                     await action.response.aclose()
                 elif isinstance(action, Sleep):
                     await sleep(action.seconds)
+                elif isinstance(action, Offload):
+                    outcome = await asyncio.to_thread(action.fn)
                 else:
                     outcome = await refresh(action.slot)
             except httpx.HTTPError as exc:
