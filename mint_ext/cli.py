@@ -286,6 +286,24 @@ def build_app() -> Any:
                          help=f"Per-request timeout in seconds (default {DEFAULT_TIMEOUT:g}).")(f)  # fmt: skip
         return f
 
+    def generation(f: Callable[..., Any]) -> Callable[..., Any]:
+        """Options shared by the two generate commands."""
+        f = click.option("--idempotency-key", help="Reuse to make a retried start safe.")(f)
+        f = click.option("--image-url", help="Source image URL.")(f)
+        f = click.option("--name", help="Name of the world or model.")(f)
+        f = click.option("--preset", type=click.Choice(["fast", "standard", "production"]))(f)
+        f = click.option("--mode", type=click.Choice(["auto", "review"]))(f)
+        return follow(f)
+
+    def follow(f: Callable[..., Any]) -> Callable[..., Any]:
+        """--wait / --wait-timeout / --download, for commands that start an operation."""
+        f = click.option("--download", type=click.Path(file_okay=False),
+                         help="Wait, then download the assets here.")(f)  # fmt: skip
+        f = click.option("--wait-timeout", type=float, default=DEFAULT_WAIT_TIMEOUT,
+                         show_default=True, help="Deadline of --wait in seconds.")(f)  # fmt: skip
+        return click.option("--wait", "wait_", is_flag=True,
+                            help="Wait until it stops (preview in review mode, or done).")(f)  # fmt: skip
+
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
     @click.option("--json", "json_", is_flag=True, help="Machine-readable output on stdout.")
     @click.option("--api-key", envvar="MINT_API_KEY", help="API key (default: $MINT_API_KEY).")
@@ -314,14 +332,7 @@ def build_app() -> Any:
 
     @worlds.command("generate")
     @click.argument("prompt")
-    @click.option("--mode", type=click.Choice(["auto", "review"]), default=None)
-    @click.option("--preset", type=click.Choice(["fast", "standard", "production"]), default=None)
-    @click.option("--name", help="Display name of the world.")
-    @click.option("--image-url", help="Source image URL.")
-    @click.option("--wait", "wait_", is_flag=True, help="Wait until it stops (preview or done).")
-    @click.option("--wait-timeout", type=float, default=DEFAULT_WAIT_TIMEOUT, show_default=True)
-    @click.option("--download", type=click.Path(file_okay=False), help="Wait, then download here.")
-    @click.option("--idempotency-key", help="Reuse to make a retried start safe.")
+    @generation
     @common
     @pass_state
     def worlds_generate(state: State, prompt: str, mode: str | None, preset: str | None,
@@ -362,15 +373,8 @@ def build_app() -> Any:
 
     @models.command("generate")
     @click.argument("prompt")
-    @click.option("--mode", type=click.Choice(["auto", "review"]), default=None)
-    @click.option("--preset", type=click.Choice(["fast", "standard", "production"]), default=None)
-    @click.option("--name", help="Name of the model.")
-    @click.option("--image-url", help="Reference image URL.")
     @click.option("--rigging-pose", type=click.Choice(["t_pose", "a_pose"]), default=None)
-    @click.option("--wait", "wait_", is_flag=True, help="Wait until it stops.")
-    @click.option("--wait-timeout", type=float, default=DEFAULT_WAIT_TIMEOUT, show_default=True)
-    @click.option("--download", type=click.Path(file_okay=False), help="Wait, then download here.")
-    @click.option("--idempotency-key")
+    @generation
     @common
     @pass_state
     def models_generate(state: State, prompt: str, mode: str | None, preset: str | None,
@@ -389,9 +393,7 @@ def build_app() -> Any:
     @models.command("optimize")
     @click.argument("model_id")
     @click.option("--level", type=click.Choice(["light", "moderate", "aggressive"]), default=None)
-    @click.option("--wait", "wait_", is_flag=True)
-    @click.option("--wait-timeout", type=float, default=DEFAULT_WAIT_TIMEOUT, show_default=True)
-    @click.option("--download", type=click.Path(file_okay=False))
+    @follow
     @common
     @pass_state
     def models_optimize(state: State, model_id: str, level: str | None, wait_: bool,
