@@ -76,8 +76,8 @@ def _opt(value: Any) -> Any:
 
 def _key(options: Mapping[str, Any]) -> str:
     key = options.get("idempotency_key") or new_idempotency_key()
-    if not 1 <= len(key) <= 255:
-        raise InvalidArgumentError("idempotency_key must be 1 to 255 characters")
+    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+        raise InvalidArgumentError("idempotency_key must be 1 to 255 printable ASCII characters")
     return str(key)
 
 

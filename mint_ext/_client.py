@@ -11,7 +11,7 @@ from typing import Self, TypeVar, Unpack
 import httpx
 
 from . import _calls as calls
-from ._core import DEFAULT_TIMEOUT, Core, resolve_api_key, resolve_base_url
+from ._core import DEFAULT_TIMEOUT, Core, check_headers, resolve_api_key, resolve_base_url
 from ._flow import Flow, iterate_async, iterate_sync, run_async, run_sync
 from ._models import Account, Model, Operation, Page, Usage, World
 from ._retry import Clock, RetryPolicy
@@ -44,7 +44,7 @@ def _core(
         timeout=timeout,
         retry=policy,
         clock=clock or Clock(),
-        headers=dict(headers or {}),
+        headers=check_headers(headers),
     )
 
 

@@ -40,11 +40,34 @@ def new_idempotency_key() -> str:
 
 def resolve_api_key(api_key: str | None) -> str:
     key = api_key if api_key is not None else os.environ.get("MINT_API_KEY")
+    key = (key or "").strip()  # keys read from files often end in a newline
     if not key:
         raise ConfigurationError(
             "no Mint API key: pass api_key=... or set the MINT_API_KEY environment variable"
         )
+    if not _is_header_safe(key):
+        # Never echo the key: it would end up in logs and tracebacks.
+        raise ConfigurationError(
+            "the Mint API key contains spaces, control or non-ASCII characters"
+        )
     return key
+
+
+def _is_header_safe(value: str) -> bool:
+    """Printable ASCII (spaces allowed inside) only: what an HTTP/1.1 header value can carry."""
+    return value.isascii() and all(32 <= ord(c) < 127 for c in value)
+
+
+def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """Validate user-supplied default headers once, at client construction."""
+    out: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if not (isinstance(name, str) and name.isascii() and name.strip() == name and name):
+            raise ConfigurationError(f"invalid header name {name!r}")
+        if not isinstance(value, str) or not _is_header_safe(value):
+            raise ConfigurationError(f"header {name!r} must be printable ASCII text")
+        out[name] = value
+    return out
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -85,13 +108,18 @@ class Core:
             **{k: str(v) for k, v in (kwargs.get("headers") or {}).items()},
             "Authorization": f"Bearer {self.api_key}",
         }
-        return httpx.Request(
-            kwargs["method"].upper(),
-            self.base_url + kwargs["url"],
-            params=kwargs.get("params"),
-            json=kwargs.get("json"),
-            headers=headers,
-        )
+        try:
+            return httpx.Request(
+                kwargs["method"].upper(),
+                self.base_url + kwargs["url"],
+                params=kwargs.get("params"),
+                json=kwargs.get("json"),
+                headers=headers,
+            )
+        except (httpx.InvalidURL, UnicodeError, ValueError, TypeError) as exc:
+            raise InvalidArgumentError(
+                f"the request could not be built: {type(exc).__name__}"
+            ) from None
 
     def call(
         self,

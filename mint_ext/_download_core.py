@@ -34,6 +34,7 @@ import hashlib
 import json
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -111,7 +112,11 @@ def url_without_query(url: str) -> str:
         >>> url_without_query("https://cdn.mint.gg/a.glb?sig=secret#x")
         'https://cdn.mint.gg/a.glb'
     """
-    return str(httpx.URL(url).copy_with(query=None, fragment=None))
+    try:
+        return str(httpx.URL(url).copy_with(query=None, fragment=None))
+    except httpx.InvalidURL:  # keep it readable and printable, still without the query
+        bare = url.split("#", 1)[0].split("?", 1)[0]
+        return urllib.parse.quote(bare, safe=":/@!$&'()*+,;=%~-._")
 
 
 def ext_from_url(url: str) -> str | None:
@@ -123,7 +128,10 @@ def ext_from_url(url: str) -> str | None:
         >>> ext_from_url("https://cdn.mint.gg/blob/abc") is None
         True
     """
-    path = httpx.URL(url).path
+    try:
+        path = httpx.URL(url).path
+    except httpx.InvalidURL:
+        return None
     last = path.rsplit("/", 1)[-1]
     if "." not in last:
         return None

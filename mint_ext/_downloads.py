@@ -33,6 +33,7 @@ import os
 import queue
 import sys
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from pathlib import Path
@@ -229,11 +230,15 @@ class Job:
 
 
 def _request(method: str, url: str, headers: dict[str, str] | None = None) -> httpx.Request:
-    return httpx.Request(
-        method,
-        url,
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})},
-    )
+    try:
+        return httpx.Request(
+            method,
+            url,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **(headers or {})},
+        )
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:  # a bad URL from the server
+        clean = dc.url_without_query(url)
+        raise AssetVerificationError(f"{clean}: not a valid URL ({exc})", url=clean) from None
 
 
 def _open_flow(
@@ -558,6 +563,10 @@ def drive_sync(
     stop: threading.Event | None = None,
 ) -> AssetReport:
     """Run one file flow with blocking I/O (until it ends or ``stop`` is set)."""
+    # With the real clock, a stop (Ctrl-C) also ends a Retry-After wait at once.
+    pause: Callable[[float], object] = (
+        stop.wait if stop is not None and sleep is time.sleep else sleep
+    )
     chunks: dict[int, Iterator[bytes]] = {}
     opened: list[httpx.Response] = []
     outcome: Any = None
@@ -589,7 +598,7 @@ def drive_sync(
                     chunks.pop(id(action.response), None)
                     action.response.close()
                 elif isinstance(action, Sleep):
-                    sleep(action.seconds)
+                    pause(action.seconds)
                 elif isinstance(action, Offload):
                     outcome = action.fn()
                 else:
@@ -1001,8 +1010,14 @@ class AsyncAssets:
                 except (MintError, OSError) as exc:
                     return s.failed_report(planned, exc)
 
+        tasks = [asyncio.ensure_future(one(p)) for p in s.plan]
         try:
-            results = list(await asyncio.gather(*(one(p) for p in s.plan)))
+            results = list(await asyncio.gather(*tasks))
+        except BaseException:  # cancelled, or a callback raised: stop every other file now
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         finally:
             await client.aclose()
             s.closer()

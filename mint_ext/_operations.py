@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import queue
 import threading
 import time
@@ -14,7 +15,7 @@ import attrs
 import httpx
 
 from . import _calls as calls
-from ._core import Core, object_id
+from ._core import Core, InvalidArgumentError, object_id
 from ._errors import MintError
 from ._flow import AsyncSend, Flow, iterate_async, iterate_sync, run_async
 from ._models import Operation
@@ -80,19 +81,32 @@ async def _as_completed(
     monotonic: Callable[[], float],
     max_concurrency: int,
     max_rate: float,
+    timeout: float | None,
 ) -> AsyncIterator[WaitResult]:
     """Wait on many operations at once: at most ``max_concurrency`` requests in flight and at most
-    ``max_rate`` requests per second across all of them. Results arrive as they complete."""
-    if max_concurrency < 1:
-        raise ValueError("max_concurrency must be at least 1")
+    ``max_rate`` requests per second across all of them. Results arrive as they complete.
+
+    Waiting for a turn at the gate counts against the same deadline as everything else: no
+    request starts after it, and a request that had to queue gets only the time that is left.
+    """
+    _check_many(max_concurrency, max_rate)
     gate = asyncio.Semaphore(max_concurrency)
     bucket = TokenBucket(rate=max_rate, burst=float(max_concurrency))
+    deadline = None if timeout is None else monotonic() + timeout
 
     async def gated_send(request: httpx.Request) -> httpx.Response:
         async with gate:
             delay = bucket.reserve(monotonic())
+            if deadline is not None:
+                delay = min(delay, max(0.0, deadline - monotonic()))
             if delay > 0:
                 await sleep(delay)
+            if deadline is not None:
+                left = deadline - monotonic()
+                if left <= 0:  # the flow turns this into WaitTimeoutError
+                    raise httpx.ConnectTimeout("the wait's deadline passed", request=request)
+                per_try = request.extensions.get("timeout", {}).get("read") or left
+                request.extensions["timeout"] = httpx.Timeout(min(per_try, left)).as_dict()
             return await send(request)
 
     results: asyncio.Queue[WaitResult] = asyncio.Queue()
@@ -102,6 +116,10 @@ async def _as_completed(
             op = await run_async(make_flow(op_id), gated_send, sleep)
         except MintError as exc:
             results.put_nowait(WaitResult(index, op_id, _last_seen(exc), exc))
+        except Exception as exc:  # never lose a result: the caller would wait forever
+            error = MintError(f"waiting on {op_id} failed: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            results.put_nowait(WaitResult(index, op_id, None, error))
         else:
             results.put_nowait(WaitResult(index, op_id, op))
 
@@ -113,6 +131,13 @@ async def _as_completed(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _check_many(max_concurrency: int, max_rate: float) -> None:
+    if max_concurrency < 1:
+        raise InvalidArgumentError("max_concurrency must be at least 1")
+    if not max_rate > 0:
+        raise InvalidArgumentError("max_rate must be a positive number of requests per second")
 
 
 def _wait(core: Core, operation: OpRef, timeout: float | None, until: Until,
@@ -219,10 +244,12 @@ class Operations:
             >>> for r in mint.operations.as_completed(ops, timeout=1800):  # doctest: +SKIP
             ...     print(r.operation_id, "ok" if r.ok else r.error)
         """
+        _check_many(max_concurrency, max_rate)
         ids = [object_id(o) for o in operations]
         http = self._c._http
         mono = self._c._core.clock.monotonic
         out: queue.Queue[WaitResult | BaseException | None] = queue.Queue()
+        running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
         stop = threading.Event()
 
         def flow(op_id: str) -> Flow[Operation]:
@@ -237,28 +264,34 @@ class Operations:
                 user_sleep(seconds)
                 await asyncio.sleep(0)
 
+        async def main(pool: concurrent.futures.ThreadPoolExecutor) -> None:
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task()
+            assert task is not None
+            running.append((loop, task))
+            if stop.is_set():  # the consumer left before we started
+                return
+
+            async def send(request: httpx.Request) -> httpx.Response:
+                return await loop.run_in_executor(pool, http.send, request)
+
+            async for item in _as_completed(
+                flow, ids, send, sleep, mono, max_concurrency, max_rate, timeout
+            ):
+                out.put(item)
+
         def runner() -> None:
-            pool = concurrent.futures.ThreadPoolExecutor(max_concurrency, "mint-wait")
-
-            async def main() -> None:
-                loop = asyncio.get_running_loop()
-
-                async def send(request: httpx.Request) -> httpx.Response:
-                    return await loop.run_in_executor(pool, http.send, request)
-
-                async for item in _as_completed(
-                    flow, ids, send, sleep, mono, max_concurrency, max_rate
-                ):
-                    out.put(item)
-                    if stop.is_set():
-                        return
-
             try:
-                asyncio.run(main())
+                with concurrent.futures.ThreadPoolExecutor(max_concurrency, "mint-wait") as pool:
+                    try:
+                        asyncio.run(main(pool))
+                    finally:
+                        pool.shutdown(wait=False, cancel_futures=True)
+            except asyncio.CancelledError:
+                pass  # the consumer stopped early
             except BaseException as exc:  # delivered to the consumer, never lost
                 out.put(exc)
             finally:
-                pool.shutdown(wait=False, cancel_futures=True)
                 out.put(None)
 
         thread = threading.Thread(target=runner, name="mint-as-completed", daemon=True)
@@ -268,8 +301,12 @@ class Operations:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
-        finally:
+        finally:  # the caller broke off (or is done): stop polling now, not at the deadline
             stop.set()
+            for loop, task in running:
+                with contextlib.suppress(RuntimeError):  # the loop already finished
+                    loop.call_soon_threadsafe(task.cancel)
+            thread.join(timeout=self._c._core.timeout or 30.0)
 
     def wait_many(
         self,
@@ -368,6 +405,7 @@ class AsyncOperations:
             self._c._core.clock.monotonic,
             max_concurrency,
             max_rate,
+            timeout,
         )
 
     async def wait_many(

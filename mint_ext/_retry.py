@@ -103,6 +103,10 @@ def to_error(outcome: httpx.Response | httpx.HTTPError, wall: float) -> MintErro
     where = f"{request.method} {request.url.path}: " if request is not None else ""
     if isinstance(outcome, httpx.TimeoutException):
         return APITimeoutError(f"{where}timed out ({type(outcome).__name__})", request=request)
+    if isinstance(outcome, httpx.LocalProtocolError):
+        # Its text can quote request headers, Authorization included: never pass it on.
+        return APIConnectionError(f"{where}the request could not be sent (LocalProtocolError)",
+                                  request=request)  # fmt: skip
     return APIConnectionError(
         f"{where}{type(outcome).__name__}: {outcome or 'connection failed'}", request=request
     )

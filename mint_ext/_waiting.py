@@ -15,11 +15,14 @@ from . import status as st
 from ._core import Core
 from ._errors import (
     APIConnectionError,
+    APIStatusError,
     BillingRequiredError,
     InternalServerError,
+    MintError,
     OperationCanceledError,
     OperationFailedError,
     RateLimitError,
+    ResponseValidationError,
     WaitTimeoutError,
 )
 from ._flow import Emit, Flow, Sleep
@@ -80,8 +83,9 @@ Decision = Literal["return", "continue"]
 def stop_decision(op: Operation, until: Collection[str] | None) -> Decision:
     """Return, keep polling, or raise the typed error for this state.
 
-    ``until`` adds stop states; terminal states always end the wait (failed and canceled raise,
-    unless named in ``until``), and so does ``billing_required`` (it raises).
+    ``until`` adds stop states to the defaults; terminal states always end the wait (failed and
+    canceled raise, unless named in ``until``), and so does ``billing_required`` (it raises). A
+    review-mode ``preview_ready`` always returns: the operation is waiting for the caller.
     """
     if until is not None and op.status in until:
         return "return"
@@ -93,7 +97,7 @@ def stop_decision(op: Operation, until: Collection[str] | None) -> Decision:
         raise BillingRequiredError(op)
     if st.is_succeeded(op.status):
         return "return"
-    if op.status == st.PREVIEW_READY and op.generation_mode != "auto" and until is None:
+    if op.status == st.PREVIEW_READY and op.generation_mode != "auto":
         return "return"
     return "continue"
 
@@ -104,7 +108,14 @@ def _fingerprint(op: Operation) -> object:
     return (op.status, repr(raw.get("assets")), repr(raw.get("error")), repr(raw.get("billing")))
 
 
-TRANSIENT = (APIConnectionError, RateLimitError, InternalServerError)
+def _transient(exc: MintError) -> bool:
+    """Worth another poll inside the deadline: no answer, 408/425/429, any 5xx, or a body that
+    did not parse (a proxy's HTML page on a 200)."""
+    if isinstance(exc, APIConnectionError | RateLimitError | InternalServerError):
+        return True
+    if isinstance(exc, ResponseValidationError):
+        return True
+    return isinstance(exc, APIStatusError) and exc.status_code in (408, 425)
 
 
 def wait_flow(
@@ -120,18 +131,23 @@ def wait_flow(
     started = clock.monotonic()
     deadline = None if timeout is None else started + timeout
     last: Operation | None = None
+    last_error: MintError | None = None
     step = 0
     while True:
         if deadline is not None and clock.monotonic() >= deadline:
-            raise WaitTimeoutError(operation_id, last, timeout or 0.0)
+            raise WaitTimeoutError(operation_id, last, timeout or 0.0) from last_error
         hint: float | None
         try:
             op, response = yield from _get(core, operation_id, deadline)
-        except TRANSIENT as exc:
+        except MintError as exc:
+            if not _transient(exc):
+                raise
+            last_error = exc
             if deadline is not None and clock.monotonic() >= deadline:
                 raise WaitTimeoutError(operation_id, last, timeout or 0.0) from exc
             hint = exc.retry_after if isinstance(exc, RateLimitError) else None
         else:
+            last_error = None
             hint = parse_retry_after(response.headers.get("retry-after"), clock.wall())
             if last is None or _fingerprint(op) != _fingerprint(last):
                 if last is not None and op.status != last.status:

@@ -30,10 +30,11 @@ from typing import Any
 import attrs
 
 from ._client import Mint
-from ._core import DEFAULT_TIMEOUT
+from ._core import DEFAULT_TIMEOUT, InvalidArgumentError, new_idempotency_key
 from ._download_core import DownloadProgress, DownloadReport
 from ._errors import (
     BillingRequiredError,
+    ConfigurationError,
     DownloadError,
     MintError,
     OperationCanceledError,
@@ -259,6 +260,15 @@ def _generate_and_follow(state: State, mint: Mint, op: Operation, wait: bool,
 # ------------------------------------------------------------------------------- commands
 
 
+def _start_key(state: State, kind: str, given: str | None) -> str:
+    """The Idempotency-Key of a start, chosen before sending so that an interrupted start can be
+    repeated without paying twice (the hint says how)."""
+    key = given or new_idempotency_key()
+    state.resume_hint = (f"re-run the same `mint {kind} generate` command with "
+                         f"--idempotency-key {key} (the same key never starts a second operation)")  # fmt: skip
+    return key
+
+
 def _parse_until(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -344,6 +354,7 @@ def build_app() -> Any:
                                    "display_name": name, "image_url": image_url,
                                    "idempotency_key": idempotency_key}  # fmt: skip
         with state.client() as mint:
+            options["idempotency_key"] = _start_key(state, "worlds", idempotency_key)
             op = mint.worlds.generate(prompt, **{k: v for k, v in options.items() if v})
             _generate_and_follow(state, mint, op, wait_, wait_timeout, download)
 
@@ -387,6 +398,7 @@ def build_app() -> Any:
                                    "rigging_pose": rigging_pose,
                                    "idempotency_key": idempotency_key}  # fmt: skip
         with state.client() as mint:
+            options["idempotency_key"] = _start_key(state, "models", idempotency_key)
             op = mint.models.generate(prompt, **{k: v for k, v in options.items() if v})
             _generate_and_follow(state, mint, op, wait_, wait_timeout, download)
 
@@ -647,8 +659,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"the mint command needs its extras ({_MISSING}): pip install 'mint-sdk[cli]'",
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    out = Console(highlight=False, soft_wrap=True)
+    # markup=False: names, prompts and error messages come from the server or the user and are
+    # printed as they are ("[/x] my world" must not be parsed as rich markup).
+    err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+    out = Console(highlight=False, soft_wrap=True, markup=False)
     state = State(err=err, out=out)
     app = build_app()
     try:
@@ -688,6 +702,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if state.resume_hint:
             err.print(f"run again to resume: {state.resume_hint}", markup=False)
         return EXIT_DOWNLOAD
+    except (ConfigurationError, InvalidArgumentError) as exc:  # the caller's input, not the API
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        return EXIT_USAGE
     except MintError as exc:
         err.print(f"error: {type(exc).__name__}: {exc}", highlight=False, markup=False)
         return EXIT_API

@@ -247,3 +247,19 @@ def test_fake_server_command_prints_its_url_and_serves(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
     assert proc.returncode == 0
+
+
+def test_server_text_is_printed_literally_and_bad_input_is_a_usage_error(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    name = "[/x] my [red]world"
+    op = ok_json(mint(server, "worlds", "generate", "x", "--name", name, "--wait", "--json"))
+    shown = mint(server, "worlds", "get", op["resource"]["id"])
+    assert shown.returncode == EXIT_OK, shown.stderr
+    assert name in shown.stdout
+    listed = mint(server, "worlds", "list", "--max", "50")
+    assert listed.returncode == EXIT_OK and "[/x] my" in listed.stdout
+    bad = mint(server, "download", op["id"], str(tmp_path), "--include", "nonsense")
+    assert bad.returncode == EXIT_USAGE and "nonsense" in bad.stderr
+    no_key = mint(server, "account", "me", env={"MINT_API_KEY": ""})
+    assert no_key.returncode == EXIT_USAGE and "MINT_API_KEY" in no_key.stderr
