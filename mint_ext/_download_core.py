@@ -303,10 +303,18 @@ def plan_assets(
 
 
 def _dedupe(plan: list[PlannedAsset]) -> list[PlannedAsset]:
-    """Two assets never share a final name: a later clash gets ``-<slot>`` in its stem."""
+    """Two assets never share a slot (hence a ``.part`` file) or a final name, compared without
+    case (as on case-insensitive filesystems): a later clash gets a suffix."""
     seen: set[str] = set()
+    slots: set[str] = set()
     out = []
     for p in plan:
+        slot, n = p.slot, 2
+        while slot.lower() in slots:
+            slot, n = f"{p.slot}-{n}", n + 1
+        if slot != p.slot:
+            p = attrs.evolve(p, slot=slot)
+        slots.add(slot.lower())
         if p.name().lower() in seen:
             p = attrs.evolve(p, stem=f"{p.stem}-{p.slot}")
         seen.add(p.name().lower())

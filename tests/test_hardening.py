@@ -153,3 +153,12 @@ def test_a_malformed_asset_url_fails_that_asset_only(mode: str, tmp_path: Path) 
     assert isinstance(thumb.error, AssetVerificationError) and "\x01" not in (thumb.url or "")
     assert caption.status == "downloaded"
     api.close()
+
+
+def test_tiers_differing_only_in_case_never_share_a_part_file() -> None:
+    from mint_ext import WorldAssets
+    from mint_ext._download_core import plan_assets
+
+    plan = plan_assets(WorldAssets(spz_urls={"100k": "https://c/a.spz", "100K": "https://c/b.spz"}))
+    assert len({p.part_name.lower() for p in plan}) == 2
+    assert len({p.name().lower() for p in plan}) == 2
