@@ -167,13 +167,13 @@ def test_console_script_is_installed() -> None:
     assert proc.returncode == 0 and "Exit codes" in proc.stdout
 
 
-def test_ctrl_c_stops_cleanly_and_a_second_run_resumes(tmp_path: Path) -> None:
+def test_ctrl_c_stops_cleanly_and_a_second_run_resumes(tmp_path: Path, contract: Contract) -> None:
     import hashlib
     import signal
     import time
 
     fake = FakeMint(clock=RealClock(50.0), asset_sizes={"glb": 24 * 1024 * 1024},
-                    asset_rate=6 * 1024 * 1024)  # fmt: skip
+                    asset_rate=6 * 1024 * 1024, on_response=contract)  # fmt: skip
     with serve_fake_mint(fake) as srv:
         op = ok_json(mint(srv, "models", "generate", "a big statue", "--wait", "--json"))
         folder = tmp_path / op["resource"]["id"]

@@ -220,7 +220,9 @@ def test_optimize_default_level_and_unfinished_model(api: Api, fake: FakeMint) -
     assert started.json()["optimizationLevel"] == "moderate"
 
 
-def test_idempotency_replay_conflict_and_missing_key(api: Api, fake: FakeMint) -> None:
+def test_idempotency_replay_conflict_and_missing_key(
+    api: Api, fake: FakeMint, contract: Contract
+) -> None:
     body = {"prompt": "A lantern", "generationPreset": "fast"}
     first = api.post("/v1/models:generate", body, key="same")
     fake.advance(T.queued + 1)
@@ -238,7 +240,7 @@ def test_idempotency_replay_conflict_and_missing_key(api: Api, fake: FakeMint) -
     assert missing.json()["type"].endswith("idempotency-key-required")
     assert api.post("/v1/worlds:generate", body, key="k" * 256).status_code == 400
     # Keys are scoped per API key.
-    fake2 = FakeMint(api_keys=("a", "b"), clock=FakeClock())
+    fake2 = FakeMint(api_keys=("a", "b"), clock=FakeClock(), on_response=contract)
     a, b = Api(fake2, key="a"), Api(fake2, key="b")
     id_a = a.post("/v1/models:generate", body, key="shared").json()["id"]
     id_b = b.post("/v1/models:generate", {"prompt": "x"}, key="shared").json()["id"]
@@ -359,9 +361,9 @@ def test_usage_and_me(api: Api, fake: FakeMint) -> None:
     assert me["authentication"]["scopes"]
 
 
-def test_ids_are_deterministic_for_a_seed() -> None:
+def test_ids_are_deterministic_for_a_seed(contract: Contract) -> None:
     def run() -> list[str]:
-        fake = FakeMint(clock=FakeClock(), seed=42)
+        fake = FakeMint(clock=FakeClock(), seed=42, on_response=contract)
         api = Api(fake)
         op = api.world()
         fake.advance(T.queued)

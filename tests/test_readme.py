@@ -12,6 +12,8 @@ import pytest
 
 from mint_ext.testing import FakeMint, RealClock, serve_fake_mint
 
+from ._fake_contract import Contract
+
 README = (Path(__file__).parent.parent / "README.md").read_text()
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, re.S)
 
@@ -21,8 +23,8 @@ def test_the_readme_has_python_examples() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(SNIPPETS)))
-def test_readme_python_example_runs(index: int, tmp_path: Path) -> None:
-    fake = FakeMint(clock=RealClock(60.0), retry_after=0.1)
+def test_readme_python_example_runs(index: int, tmp_path: Path, contract: Contract) -> None:
+    fake = FakeMint(clock=RealClock(60.0), retry_after=0.1, on_response=contract)
     with serve_fake_mint(fake) as server:
         env = {**os.environ, "MINT_API_KEY": server.api_key, "MINT_BASE_URL": server.base_url}
         proc = subprocess.run([sys.executable, "-c", SNIPPETS[index]], cwd=tmp_path, env=env,
