@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import struct
-import time
 
 import httpx
 import pytest
@@ -163,7 +161,7 @@ def test_signed_urls_expire_and_reads_refresh(contract: Contract) -> None:
 
 
 @pytest.mark.parametrize("size_mib", [128])
-def test_large_asset_streams_fast_over_loopback(contract: Contract, size_mib: int) -> None:
+def test_large_asset_streams_over_loopback(contract: Contract, size_mib: int) -> None:
     from mint_ext.testing import serve_fake_mint
 
     fake = FakeMint(clock=FakeClock(), asset_size=512 * 1024 * 1024, on_response=contract)
@@ -175,15 +173,14 @@ def test_large_asset_streams_fast_over_loopback(contract: Contract, size_mib: in
             tail = cdn.get(url, headers={"Range": "bytes=-1024"})
             assert tail.status_code == 206 and len(tail.content) == 1024
             want = size_mib * 1024 * 1024
-            digest = hashlib.sha256()
-            started = time.perf_counter()
+            last = b""
             with cdn.stream("GET", url, headers={"Range": f"bytes=0-{want - 1}"}) as response:
                 for chunk in response.iter_raw(1 << 20):
-                    digest.update(chunk[:16])
+                    last = (last + chunk)[-64:]
                 got = response.num_bytes_downloaded
-            elapsed = time.perf_counter() - started
-    assert got == want
-    assert want / elapsed > 100e6, f"{want / elapsed / 1e6:.0f} MB/s"
+            same = cdn.get(url, headers={"Range": f"bytes={want - 64}-{want - 1}"}).content
+    assert last == same  # the streamed bytes are the bytes a Range request for them returns
+    assert got == want  # throughput is measured by `nox -s bench`, not asserted here
 
 
 def test_server_close_ends_keep_alive_connections(contract: Contract) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import json
 import shutil
 import subprocess
@@ -282,3 +283,17 @@ def test_vendored_copy_imports_and_parses_under_another_name(tmp_path: Path) -> 
     (dest / "foreign").mkdir()
     refused = _mintgen(ROOT, "vendor", str(dest), "--package", "foreign")
     assert refused.returncode == 2 and "refusing" in refused.stderr
+
+
+def test_vendor_refuses_a_generated_tree_older_than_the_spec(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    spec = project / "spec" / "mint.openapi.yaml"
+    spec.write_text(spec.read_text() + "\n# an edit nobody regenerated\n")
+    refused = _mintgen(project, "vendor", str(tmp_path / "other"), "--package", "acme_mint")
+    assert refused.returncode == 2 and "nox -s generate" in refused.stderr
+    assert not (tmp_path / "other" / "acme_mint").exists()
+    assert _mintgen(project, "generate").returncode == 0
+    done = _mintgen(project, "vendor", str(tmp_path / "other"), "--package", "acme_mint")
+    assert done.returncode == 0, done.stderr
+    stamp = json.loads((tmp_path / "other" / "acme_mint" / "VENDORED.json").read_text())
+    assert stamp["spec_sha256"] == hashlib.sha256(spec.read_bytes()).hexdigest()

@@ -163,10 +163,27 @@ def check(output: Path = OUTPUT) -> int:
     return 0
 
 
+def _recorded_spec_sha(package_dir: Path) -> str | None:
+    """The spec sha256 that generate() wrote into the package's ``__init__.py`` header."""
+    init = package_dir / "__init__.py"
+    if not init.is_file():
+        return None
+    for line in init.read_text().splitlines()[:5]:
+        if line.startswith("# spec sha256: "):
+            return line.removeprefix("# spec sha256: ").strip()
+    return None
+
+
 def vendor(dest: Path, package: str, source: Path = OUTPUT) -> Path:
     """Copy the generated package into ``dest/package`` with a provenance stamp."""
     if not package.isidentifier():
         raise GenerationError(f"not a valid package name: {package!r}")
+    recorded = _recorded_spec_sha(source)
+    if recorded != sha256(SPEC):
+        raise GenerationError(
+            f"{source} was generated from spec sha256 {recorded or '(unknown)'}, but "
+            f"{SPEC.name} is now {sha256(SPEC)}; run `nox -s generate` before vendoring"
+        )
     target = dest / package
     if target.exists():
         if not (target / STAMP).is_file():
@@ -181,7 +198,7 @@ def vendor(dest: Path, package: str, source: Path = OUTPUT) -> Path:
         "package": package,
         "generated_package": PACKAGE,
         "spec": "spec/mint.openapi.yaml",
-        "spec_sha256": sha256(SPEC),
+        "spec_sha256": recorded,
         "generator": f"openapi-python-client=={pinned.get('openapi-python-client')}",
         "ruff": pinned.get("ruff"),
         "date": _dt.date.today().isoformat(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -28,9 +29,19 @@ def build_parser(prog: str = "python -m mint_ext.testing") -> argparse.ArgumentP
     parser.add_argument("--speed", type=float, default=1.0, help="simulated time x real time")
     parser.add_argument("--api-key", default="test-key", help="the API key to accept")
     parser.add_argument("--asset-size", type=int, default=64 * 1024, help="bytes per asset file")
-    parser.add_argument("--retry-after", type=float, default=None, help="poll hint in seconds")
+    parser.add_argument("--retry-after", type=_seconds, default=None, help="poll hint in seconds")
     parser.add_argument("--signed-urls", action="store_true", help="sign asset URLs")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    return value
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = "python -m mint_ext.testing") -> int:

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 import random
 import re
 import threading
@@ -424,6 +425,8 @@ class FakeMint:
         self.clock: Clock = clock if clock is not None else FakeClock()
         self.asset_size = max(int(asset_size), 32)
         self.asset_sizes: dict[str, int] = dict(asset_sizes or {})
+        if isinstance(retry_after, float | int) and not math.isfinite(retry_after):
+            raise ValueError("retry_after must be a finite number of seconds")
         self.retry_after = retry_after
         self.signed_urls = signed_urls
         self.url_ttl = float(url_ttl)
@@ -606,12 +609,22 @@ class FakeMint:
     # ------------------------------------------------------------------ entry point
     def handle(self, request: FakeRequest) -> Reply:
         """Answer one request (thread-safe). Records it and calls ``on_response`` (API origin)."""
-        route_key, route, params = self._match(request)
-        fault = self._take_fault(route_key)
-        if request.origin == "api":
-            reply = self._handle_api(request, route, params, fault)
-        else:
-            reply = self._handle_asset(request, fault)
+        route: _Route | None = None
+        fault: Fault | None = None
+        try:
+            route_key, route, params = self._match(request)
+            fault = self._take_fault(route_key)
+            if request.origin == "api":
+                reply = self._handle_api(request, route, params, fault)
+            else:
+                reply = self._handle_asset(request, fault)
+        except Exception as exc:  # a real server answers 500; it does not hang up
+            reply = self._problem(
+                _ProblemError(
+                    500, "internal", "Internal error", f"{type(exc).__name__}: {exc}"[:500]
+                )
+            )
+            fault = None
         if fault is not None:
             if fault.kind == "drop":
                 reply.cut = ("drop", reply.content_length // 2)
@@ -619,6 +632,8 @@ class FakeMint:
                 reply.cut = ("truncate", min(fault.n_bytes, reply.content_length))
             elif fault.kind == "slow":
                 reply.delay = fault.seconds
+        if request.method == "HEAD":
+            reply.head = True  # every HEAD answer, fault replies included, goes out without a body
         with self._lock:
             self._log.append(
                 RequestRecord(
@@ -713,8 +728,6 @@ class FakeMint:
                 data["status"] = fault.value
                 reply.body = json.dumps(data).encode()
         reply.headers.append(("X-Request-Id", request_id))
-        if request.method == "HEAD":
-            reply.head = True
         return reply
 
     def _fault_reply(
@@ -829,7 +842,7 @@ class FakeMint:
         else:
             try:
                 body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 raise _ProblemError(
                     400, "invalid-json", "Malformed JSON", "The request body is not valid JSON."
                 ) from None
@@ -1126,7 +1139,7 @@ class FakeMint:
             raise bad from None
         if (
             ckind != kind
-            or not seq.isdigit()
+            or not (seq.isascii() and seq.isdigit())
             or self._make_cursor(kind, api_key, int(seq)) != cursor
         ):
             raise bad
@@ -1565,7 +1578,7 @@ class FakeMint:
     def _check_signature(self, request: FakeRequest) -> str | None:
         query = parse_qs(request.query)
         sig, exp = query.get("sig", [""])[-1], query.get("exp", [""])[-1]
-        if not sig or not exp.isdigit():
+        if not sig or not (exp.isascii() and exp.isdigit()):
             return "AccessDenied: missing signature\n"
         if not hmac.compare_digest(sig, self._sign(request.path, int(exp))):
             return "AccessDenied: bad signature\n"

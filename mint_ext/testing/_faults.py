@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 from dataclasses import dataclass
 
 __all__ = ["Fault"]
@@ -77,9 +78,13 @@ class Fault:
 
 
 def _retry_after_text(value: str | float) -> str:
+    """RFC 9110 delay-seconds are a non-negative integer: numbers are rounded (a string is sent as
+    is, so a test can still send an HTTP-date or a deliberately bad value)."""
     if isinstance(value, str):
         return value
-    return str(int(value)) if float(value).is_integer() else str(value)
+    if not math.isfinite(value):
+        raise ValueError("retry_after must be a finite number of seconds")
+    return str(max(0, round(value)))
 
 
 @dataclass

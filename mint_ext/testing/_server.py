@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import struct
 import threading
@@ -13,9 +14,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ._clock import RealClock
-from ._fake import FakeMint, FakeRequest, Origin
+from ._fake import PROBLEM_BASE, FakeMint, FakeRequest, Origin
 
 __all__ = ["FakeServer", "serve_fake_mint"]
+
+
+MAX_BODY = 16 * 1024 * 1024  # request bodies above this get 413 (Mint bodies are small JSON)
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, title: str) -> None:
+        super().__init__(title)
+        self.status, self.title = status, title
+
+
+def _parse_int(raw: bytes, base: int) -> int | None:
+    """``int(raw, base)`` for plain ASCII digits only (no sign, no ``_``, no Unicode digits)."""
+    digits = b"0123456789abcdefABCDEF"[: 10 if base == 10 else 22]
+    if not raw or len(raw) > 18 or any(c not in digits for c in raw):
+        return None
+    return int(raw, base)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -23,6 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeMint/1"
     sys_version = ""
     server: _Server
+    #: Socket timeout: a client that stops sending (short body) or reading cannot pin a thread.
+    timeout = 60.0
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet
@@ -34,30 +54,71 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _read_body(self) -> bytes:
+        """The request body (Content-Length or chunked). Raises :class:`_BadRequest` on framing
+        a real server would reject, so the client gets a 4xx instead of a closed socket."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             parts: list[bytes] = []
+            total = 0
             while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                size = _parse_int(self.rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+                if size is None:
+                    raise _BadRequest(400, "Malformed chunk size")
+                total += size
+                if total > MAX_BODY:
+                    raise _BadRequest(413, "Request body too large")
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+                parts.append(self._read_exactly(size))
+                self.rfile.readline(65537)
+        raw = self.headers.get("Content-Length")
+        length = 0 if raw is None else _parse_int(raw.strip().encode("latin-1"), 10)
+        if length is None:
+            raise _BadRequest(400, "Malformed Content-Length")
+        if length > MAX_BODY:
+            raise _BadRequest(413, "Request body too large")
+        return self._read_exactly(length) if length > 0 else b""
+
+    def _read_exactly(self, n: int) -> bytes:
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise _BadRequest(400, "Request body shorter than declared")
+        return data
+
+    def _reject(self, exc: _BadRequest) -> None:
+        body = json.dumps(
+            {"type": PROBLEM_BASE + "bad-request", "title": exc.title, "status": exc.status}
+        ).encode()
+        self.close_connection = True
+        self.send_response(exc.status)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _dispatch(self) -> None:
         fake = self.server.fake
         origin = self.server.origin
         path, _, query = self.path.partition("?")
+        try:
+            body = self._read_body()
+        except _BadRequest as exc:
+            with contextlib.suppress(OSError):
+                self._reject(exc)
+            return
+        except OSError:  # timed out or reset while reading the body: nobody to answer
+            self.close_connection = True
+            return
         request = FakeRequest(
             origin,
             self.command,
             path,
             query,
             {k.lower(): v for k, v in self.headers.items()},
-            self._read_body(),
+            body,
         )
         fake.enter(origin)
         try:
@@ -84,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
                         socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
                     )
                     self.connection.close()
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # the client went away or stopped reading (socket timeout)
             self.close_connection = True
         finally:
             fake.leave(origin)
