@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -667,3 +668,33 @@ def test_process_killed_mid_download_resumes_on_restart(tmp_path: Path):
         assert not part.exists()
     finally:
         server.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fdatasync"), reason="fdatasync is POSIX-only (not macOS)")
+def test_background_writeback_merges_kicks_and_outlives_the_writer_descriptor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mint_ext._downloads import BackgroundWriteback
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow_sync(fd: int) -> None:
+        calls.append(os.fstat(fd).st_size)
+        started.set()
+        release.wait(5)
+
+    monkeypatch.setattr(os, "fdatasync", slow_sync)
+    fd = os.open(tmp_path / "f.part", os.O_WRONLY | os.O_CREAT, 0o644)
+    writeback = BackgroundWriteback(fd)
+    os.write(fd, b"x" * 10)
+    writeback.kick()
+    assert started.wait(5)
+    for _ in range(3):  # kicks during a running sync merge into one more sync
+        writeback.kick()
+    os.write(fd, b"y" * 5)
+    os.close(fd)  # the writer may close first: the helper syncs its own duplicate
+    release.set()
+    writeback.stop()
+    assert calls in ([10, 15], [10])  # never more than one follow-up sync
+    assert not any(t.name == "mint-writeback" for t in threading.enumerate())

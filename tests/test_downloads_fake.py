@@ -4,6 +4,8 @@ its redirect origin, signed URLs that expire, and faults on the wire. Sync and a
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -149,3 +151,42 @@ def test_html_error_page_is_never_saved(env: Callable[..., Env], tmp_path: Path)
     partial = e.api("assets.download", op, tmp_path, include=["glb", "preview"],
                     allow_partial=True, max_concurrency=1)  # fmt: skip
     assert [a.status for a in partial.assets] == ["failed", "downloaded"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fdatasync"), reason="fdatasync is POSIX-only (not macOS)")
+def test_large_download_starts_disk_writeback_while_it_streams(
+    env: Callable[..., Env], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data is handed to the disk in the background every WRITEBACK_EVERY bytes, on a duplicate
+    descriptor, so that the fsync before the rename has little left to wait for."""
+    import mint_ext._downloads as dl
+
+    synced: list[tuple[int, int]] = []  # (descriptor, bytes in the file at that moment)
+    real = os.fdatasync
+
+    def spy(fd: int) -> None:
+        synced.append((fd, os.fstat(fd).st_size))
+        real(fd)
+
+    monkeypatch.setattr(dl, "WRITEBACK_EVERY", 1 << 20)
+    monkeypatch.setattr(os, "fdatasync", spy)
+    e = env(asset_sizes={"glb": 8 << 20})
+    op = e.finished("models")
+    report = e.api("assets.download", op, tmp_path, include=["glb"])
+    (glb,) = report.assets
+    assert glb.status == "downloaded" and glb.sha256 == _sha(glb.path)
+    assert glb.path.read_bytes() == e.fake.asset(glb.url).read()
+    assert synced, "no background writeback during an 8 MiB download"
+    assert all(0 < size < 8 << 20 for _, size in synced), synced  # during, not after
+    assert not any(t.name == "mint-writeback" for t in threading.enumerate())
+
+
+def test_a_small_download_needs_no_background_writeback(
+    env: Callable[..., Env], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(os, "fdatasync", calls.append, raising=False)
+    e = env(asset_sizes={"glb": 256 << 10})
+    op = e.finished("models")
+    assert e.api("assets.download", op, tmp_path, include=["glb"]).ok
+    assert calls == []
