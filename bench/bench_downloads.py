@@ -34,6 +34,19 @@ with Mint(api_key=key, base_url=base) as mint:
     assert report.ok, report
 """
 
+SDK_ASYNC_SCRIPT = """
+import asyncio, sys, time
+from mint_ext import AsyncMint
+base, key, op, out = sys.argv[1:5]
+async def main():
+    async with AsyncMint(api_key=key, base_url=base) as mint:
+        t = time.perf_counter()
+        report = await mint.assets.download(op, out, include=sys.argv[5].split(","))
+        print(time.perf_counter() - t)
+        assert report.ok, report
+asyncio.run(main())
+"""
+
 HTTPX_SCRIPT = """
 import sys, time, httpx
 url, out = sys.argv[1:3]
@@ -89,6 +102,8 @@ def throughput_and_memory(size_mb: int, small_mb: int) -> list[Row]:
                     # Interleaved, best of 5 each: disk writeback and the other core's load
                     # move single runs by +-50 % on this kind of machine.
                     tools = {"sdk": ([sys.executable, "-c", SDK_SCRIPT, *args], work / "sdk-large"),
+                             "sdk-async": ([sys.executable, "-c", SDK_ASYNC_SCRIPT, *args],
+                                           work / "sdk-large"),
                              "httpx": ([sys.executable, "-c", HTTPX_SCRIPT, url,
                                         str(work / "httpx.glb")], work / "httpx.glb")}  # fmt: skip
                     if shutil.which("curl"):
@@ -102,6 +117,9 @@ def throughput_and_memory(size_mb: int, small_mb: int) -> list[Row]:
         if "curl" in results:
             rows.append(Row(f"download throughput, {size_mb} MiB", sdk, size_mb / results["curl"],
                             "MiB/s", "curl", "best of 5, interleaved; transfer time each tool reports; loopback"))  # fmt: skip
+            rows.append(Row(f"download throughput, {size_mb} MiB, AsyncMint",
+                            size_mb / results["sdk-async"], size_mb / results["curl"], "MiB/s",
+                            "curl", "best of 5, interleaved; same flow, async driver"))  # fmt: skip
         rows.append(Row(f"download throughput, {size_mb} MiB", sdk, size_mb / results["httpx"],
                         "MiB/s", "httpx.stream loop", "best of 5; ours adds sha256, fsync, verification"))  # fmt: skip
         rows.append(Row(f"peak RSS, {size_mb} MiB vs {small_mb} MiB download",

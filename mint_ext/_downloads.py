@@ -314,6 +314,16 @@ class BackgroundHash:
         return str(self._hash.hexdigest())
 
 
+def _write_all(f: Any, data: bytes) -> None:
+    """Write all of ``data`` to an unbuffered file (a raw write may be short)."""
+    view = memoryview(data)
+    while view:
+        n = f.write(view)
+        if not n:  # only a non-blocking file answers None; a regular file never should
+            raise OSError(f"short write to {getattr(f, 'name', 'file')}")
+        view = view[n:]
+
+
 class BackgroundWriteback:
     """Starts the disk writeback of a file being written while the download goes on.
 
@@ -321,12 +331,13 @@ class BackgroundWriteback:
     duplicate descriptor, so the writer's descriptor can close at any time); the final ``fsync``
     before the rename then only waits for the last stretch. On a 512 MiB download that final
     ``fsync`` was a fifth of the wall time (``bench/bench_downloads.py``). Kicks while a sync is
-    running are merged; :meth:`stop` waits for the running one and ends the thread.
+    running are merged into one more; :meth:`stop` lets that one run and ends the thread.
     """
 
     def __init__(self, fd: int) -> None:
         self._fd = os.dup(fd)
         self._wake = threading.Event()
+        self._pending = False
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="mint-writeback", daemon=True)
         self._thread.start()
@@ -336,17 +347,22 @@ class BackgroundWriteback:
             while True:
                 self._wake.wait()
                 self._wake.clear()
+                while self._pending:  # also kicks that came during the last sync
+                    self._pending = False
+                    with contextlib.suppress(OSError):  # best effort: the final fsync still runs
+                        os.fdatasync(self._fd)
                 if self._stopping:
                     return
-                with contextlib.suppress(OSError):  # best effort: the final fsync still runs
-                    os.fdatasync(self._fd)
         finally:
             os.close(self._fd)
 
     def kick(self) -> None:
+        """Ask for a sync of everything written so far (merged with one already asked for)."""
+        self._pending = True
         self._wake.set()
 
     def stop(self) -> None:
+        """Run a sync still asked for, then end the thread (waits for it)."""
         self._stopping = True
         self._wake.set()
         self._thread.join()
@@ -491,7 +507,8 @@ def file_flow(job: Job) -> FileFlow:
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY, 0o644)
         written = reported = start
         broken: MintError | None = None
-        with os.fdopen(fd, "r+b", buffering=dc.CHUNK_SIZE) as f:
+        # Unbuffered: the chunks are already large, and a buffer would copy each one once more.
+        with os.fdopen(fd, "r+b", buffering=0) as f:
             f.truncate(start)
             f.seek(start)
             hasher = BackgroundHash(prefix_hash)
@@ -510,7 +527,7 @@ def file_flow(job: Job) -> FileFlow:
                             f"{clean}: an HTML page, not an asset", url=clean
                         )
                         break
-                    f.write(chunk)
+                    _write_all(f, chunk)
                     hasher.update(chunk)
                     written += len(chunk)
                     if written - reported >= dc.CHUNK_SIZE:
@@ -518,13 +535,11 @@ def file_flow(job: Job) -> FileFlow:
                         job.progress(p, final, written, decision.total, False)
                     if writeback is not None and written - synced >= WRITEBACK_EVERY:
                         synced = written
-                        f.flush()
                         writeback.kick()
             finally:  # also when abandoned (Ctrl-C): no thread outlives the flow
                 hasher.stop()
                 if writeback is not None:
                     writeback.stop()
-            f.flush()
             yield Offload(functools.partial(os.fsync, f.fileno()))
         yield Close(response)
         made_progress = written > start

@@ -696,5 +696,25 @@ def test_background_writeback_merges_kicks_and_outlives_the_writer_descriptor(
     os.close(fd)  # the writer may close first: the helper syncs its own duplicate
     release.set()
     writeback.stop()
-    assert calls in ([10, 15], [10])  # never more than one follow-up sync
+    assert calls == [10, 15]  # exactly one follow-up sync, of everything written
     assert not any(t.name == "mint-writeback" for t in threading.enumerate())
+
+
+def test_write_all_finishes_short_writes_and_refuses_to_spin() -> None:
+    from mint_ext._downloads import _write_all
+
+    class Trickle:
+        def __init__(self, step: int | None) -> None:
+            self.step, self.got = step, b""
+
+        def write(self, view: memoryview) -> int | None:
+            if self.step is None:
+                return None
+            self.got += bytes(view[: self.step])
+            return len(view[: self.step])
+
+    trickle = Trickle(3)
+    _write_all(trickle, b"0123456789")
+    assert trickle.got == b"0123456789"
+    with pytest.raises(OSError, match="short write"):
+        _write_all(Trickle(None), b"x")
