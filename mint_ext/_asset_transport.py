@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 import typing
+import urllib.request
+from collections.abc import Callable
 
 import httpcore
 import httpx
@@ -46,27 +48,35 @@ class _LargeReads(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-def _widen_asyncio_reads(stream: object) -> None:
+def _widen_asyncio_reads(stream: object) -> Callable[[], None] | None:
     """Let asyncio's socket transport under an AnyIO stream read up to ``READ_SIZE`` per ``recv``.
 
     asyncio's selector transport reads at most 256 KiB per ``recv`` and AnyIO hands out one such
     chunk per ``receive()``, each with an event-loop round trip: raising the transport's
-    ``max_size`` took async downloads from ~480 to ~700+ MiB/s. Only done when the objects have
-    the expected shape (httpcore's ``AnyIOStream._stream`` -> AnyIO ``SocketStream._transport``
-    -> an asyncio transport with an int ``max_size``); otherwise nothing changes.
+    ``max_size`` took plain-HTTP async downloads from ~480 to ~700+ MiB/s. Only done when the
+    objects have the expected shape (httpcore's ``AnyIOStream._stream`` -> AnyIO
+    ``SocketStream._transport`` -> an asyncio transport with an int ``max_size``); otherwise
+    nothing changes. Returns the function that puts the old size back (None if nothing changed):
+    TLS must not run on the wide reads, because AnyIO's TLS layer asks for 64 KiB at a time and
+    would have every large chunk cut and copied again and again (about 30 % slower).
     """
     anyio_stream = getattr(stream, "_stream", None)
     transport = getattr(anyio_stream, "_transport", None)
-    if isinstance(transport, asyncio.Transport) and isinstance(
-        getattr(transport, "max_size", None), int
-    ):
-        transport.max_size = READ_SIZE  # type: ignore[attr-defined]
+    old = getattr(transport, "max_size", None)
+    if not isinstance(transport, asyncio.Transport) or not isinstance(old, int):
+        return None
+    transport.max_size = READ_SIZE  # type: ignore[attr-defined]
+
+    def restore() -> None:
+        transport.max_size = old  # type: ignore[attr-defined]
+
+    return restore
 
 
 class _AsyncLargeReads(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
-        _widen_asyncio_reads(inner)
+        self._narrow = _widen_asyncio_reads(inner)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max(max_bytes, READ_SIZE), timeout)
@@ -79,6 +89,8 @@ class _AsyncLargeReads(httpcore.AsyncNetworkStream):
 
     async def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        if self._narrow is not None:
+            self._narrow()
         return _AsyncLargeReads(await self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> typing.Any:
@@ -124,6 +136,15 @@ def _pool_options(ssl_context: ssl.SSLContext) -> dict[str, typing.Any]:
         "max_keepalive_connections": limits.max_keepalive_connections,
         "keepalive_expiry": limits.keepalive_expiry,
     }
+
+
+def proxied_by_environment() -> bool:
+    """True when ``HTTP(S)_PROXY``/``ALL_PROXY`` (or the OS settings) name a proxy.
+
+    httpx applies those only to clients built *without* a ``transport=``; the asset clients then
+    use plain httpx (proxies, ``NO_PROXY`` and all) instead of the transports below.
+    """
+    return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
 
 
 def asset_transport() -> httpx.HTTPTransport:

@@ -45,7 +45,7 @@ import httpx
 
 from . import _calls as calls
 from . import _download_core as dc
-from ._asset_transport import asset_transport, async_asset_transport
+from ._asset_transport import asset_transport, async_asset_transport, proxied_by_environment
 from ._core import USER_AGENT, Core, InvalidArgumentError
 from ._download_core import (
     AssetReport,
@@ -79,6 +79,8 @@ _BINARY = getattr(os, "O_BINARY", 0)
 _HAS_FDATASYNC = hasattr(os, "fdatasync")  # not on Windows or macOS: only the final fsync
 #: Start the disk writeback of a download after every this many bytes.
 WRITEBACK_EVERY = 32 * 1024 * 1024
+#: Part-file buffer: chunks smaller than its free space are gathered, larger ones go straight out.
+WRITE_BUFFER = 256 * 1024
 
 
 # ----------------------------------------------------------------------------------- actions
@@ -314,24 +316,19 @@ class BackgroundHash:
         return str(self._hash.hexdigest())
 
 
-def _write_all(f: Any, data: bytes) -> None:
-    """Write all of ``data`` to an unbuffered file (a raw write may be short)."""
-    view = memoryview(data)
-    while view:
-        n = f.write(view)
-        if not n:  # only a non-blocking file answers None; a regular file never should
-            raise OSError(f"short write to {getattr(f, 'name', 'file')}")
-        view = view[n:]
-
-
 class BackgroundWriteback:
     """Starts the disk writeback of a file being written while the download goes on.
 
     Every :meth:`kick` asks a helper thread to ``fdatasync`` what has been written so far (on a
-    duplicate descriptor, so the writer's descriptor can close at any time); the final ``fsync``
-    before the rename then only waits for the last stretch. On a 512 MiB download that final
-    ``fsync`` was a fifth of the wall time (``bench/bench_downloads.py``). Kicks while a sync is
-    running are merged into one more; :meth:`stop` lets that one run and ends the thread.
+    duplicate descriptor that the thread owns and closes, so the writer's descriptor can close at
+    any time); the final ``fsync`` before the rename then only waits for the last stretch. On a
+    512 MiB download that final ``fsync`` was a fifth of the wall time
+    (``bench/bench_downloads.py``). Kicks while a sync is running are merged into one more.
+
+    :meth:`stop` never waits (it runs where an event loop or a Ctrl-C must not be held up): a
+    sync asked for but not started is dropped, one in progress finishes in the background, then
+    the thread ends. :meth:`join` waits for that; the download calls it off the event loop,
+    just before its own ``fsync``.
     """
 
     def __init__(self, fd: int) -> None:
@@ -340,19 +337,21 @@ class BackgroundWriteback:
         self._pending = False
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="mint-writeback", daemon=True)
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:  # no thread to own the duplicate: close it here
+            os.close(self._fd)
+            raise
 
     def _run(self) -> None:
         try:
-            while True:
+            while not self._stopping:
                 self._wake.wait()
                 self._wake.clear()
-                while self._pending:  # also kicks that came during the last sync
+                while self._pending and not self._stopping:  # and kicks from during the last
                     self._pending = False
                     with contextlib.suppress(OSError):  # best effort: the final fsync still runs
                         os.fdatasync(self._fd)
-                if self._stopping:
-                    return
         finally:
             os.close(self._fd)
 
@@ -362,10 +361,21 @@ class BackgroundWriteback:
         self._wake.set()
 
     def stop(self) -> None:
-        """Run a sync still asked for, then end the thread (waits for it)."""
+        """End the thread without waiting: drops a sync not yet started."""
         self._stopping = True
         self._wake.set()
+
+    def join(self) -> None:
+        """:meth:`stop`, then wait until the thread has ended (its descriptor is closed)."""
+        self.stop()
         self._thread.join()
+
+
+def _finish_part(fd: int, writeback: BackgroundWriteback | None) -> None:
+    """Wait for the background writeback (if any), then ``fsync`` the part file."""
+    if writeback is not None:
+        writeback.join()
+    os.fsync(fd)
 
 
 def _hash_prefix(part: Path, offset: int) -> Any:
@@ -507,14 +517,17 @@ def file_flow(job: Job) -> FileFlow:
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY, 0o644)
         written = reported = start
         broken: MintError | None = None
-        # Unbuffered: the chunks are already large, and a buffer would copy each one once more.
-        with os.fdopen(fd, "r+b", buffering=0) as f:
+        # The buffer gathers small chunks (TLS gives 16 KiB records) into fewer writes; a chunk
+        # bigger than the buffer (plain HTTP gives up to 1 MiB) goes to the file without a copy.
+        with os.fdopen(fd, "r+b", buffering=WRITE_BUFFER) as f:
             f.truncate(start)
             f.seek(start)
             hasher = BackgroundHash(prefix_hash)
-            writeback = BackgroundWriteback(f.fileno()) if _HAS_FDATASYNC else None
+            writeback: BackgroundWriteback | None = None
             synced = written
             try:
+                if _HAS_FDATASYNC:
+                    writeback = BackgroundWriteback(f.fileno())
                 while True:
                     chunk = yield Read(response)
                     if isinstance(chunk, httpx.HTTPError):
@@ -527,7 +540,7 @@ def file_flow(job: Job) -> FileFlow:
                             f"{clean}: an HTML page, not an asset", url=clean
                         )
                         break
-                    _write_all(f, chunk)
+                    f.write(chunk)
                     hasher.update(chunk)
                     written += len(chunk)
                     if written - reported >= dc.CHUNK_SIZE:
@@ -535,12 +548,14 @@ def file_flow(job: Job) -> FileFlow:
                         job.progress(p, final, written, decision.total, False)
                     if writeback is not None and written - synced >= WRITEBACK_EVERY:
                         synced = written
+                        f.flush()
                         writeback.kick()
-            finally:  # also when abandoned (Ctrl-C): no thread outlives the flow
+            finally:  # also when abandoned (Ctrl-C): nothing here waits for the disk
                 hasher.stop()
                 if writeback is not None:
                     writeback.stop()
-            yield Offload(functools.partial(os.fsync, f.fileno()))
+            f.flush()
+            yield Offload(functools.partial(_finish_part, f.fileno(), writeback))
         yield Close(response)
         made_progress = written > start
 
@@ -983,7 +998,7 @@ class Assets:
             got = fresh[0]
             return got if isinstance(got, MintError) else got.get(slot)
 
-        transport = c._asset_transport or asset_transport()
+        transport = c._asset_transport or (None if proxied_by_environment() else asset_transport())
         client = httpx.Client(transport=transport, follow_redirects=False,
                               cookies=_no_cookies(), timeout=_asset_timeout(core))  # fmt: skip
 
@@ -1063,7 +1078,9 @@ class AsyncAssets:
             got = fresh[0]
             return got if isinstance(got, MintError) else got.get(slot)
 
-        transport = c._asset_transport or async_asset_transport()
+        transport = c._asset_transport or (
+            None if proxied_by_environment() else async_asset_transport()
+        )
         client = httpx.AsyncClient(transport=transport, follow_redirects=False,
                                    cookies=_no_cookies(), timeout=_asset_timeout(core))  # fmt: skip
         gate = asyncio.Semaphore(max_concurrency)

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
@@ -73,13 +74,37 @@ def test_widening_only_touches_an_asyncio_transport_of_the_expected_shape() -> N
         max_size = 256 * 1024
 
     good = Transport()
-    at._widen_asyncio_reads(Stream(good))
-    assert good.max_size == at.READ_SIZE
+    restore = at._widen_asyncio_reads(Stream(good))
+    assert good.max_size == at.READ_SIZE and restore is not None
+    restore()
+    assert good.max_size == 256 * 1024
 
     odd = type("NotATransport", (), {"max_size": 7})()
     at._widen_asyncio_reads(Stream(odd))
     assert odd.max_size == 7
-    at._widen_asyncio_reads(object())  # no attributes at all: nothing happens, nothing raises
+    assert at._widen_asyncio_reads(object()) is None  # no such attributes: nothing changes
+
+
+def test_tls_runs_on_asyncio_default_reads() -> None:
+    """AnyIO's TLS layer reads 64 KiB at a time: wide reads under it only cost copies."""
+
+    class Transport(asyncio.Transport):
+        max_size = 256 * 1024
+
+    transport = Transport()
+    seen: list[int] = []
+
+    class Inner(httpcore.AsyncNetworkStream):
+        _stream = type("AnyIOStream", (), {"_transport": transport})()
+
+        async def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+            seen.append(transport.max_size)
+            return Inner()
+
+    stream = at._AsyncLargeReads(Inner())
+    assert transport.max_size == at.READ_SIZE  # plain HTTP: wide reads
+    asyncio.run(stream.start_tls(None, "example.com"))
+    assert seen == [256 * 1024]
 
 
 def test_pool_allows_more_than_ten_parallel_downloads(

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -695,26 +696,59 @@ def test_background_writeback_merges_kicks_and_outlives_the_writer_descriptor(
     os.write(fd, b"y" * 5)
     os.close(fd)  # the writer may close first: the helper syncs its own duplicate
     release.set()
-    writeback.stop()
+    for _ in range(500):
+        if len(calls) == 2:
+            break
+        time.sleep(0.01)
+    writeback.join()
     assert calls == [10, 15]  # exactly one follow-up sync, of everything written
-    assert not any(t.name == "mint-writeback" for t in threading.enumerate())
 
 
-def test_write_all_finishes_short_writes_and_refuses_to_spin() -> None:
-    from mint_ext._downloads import _write_all
+@pytest.mark.skipif(not hasattr(os, "fdatasync"), reason="fdatasync is POSIX-only (not macOS)")
+def test_background_writeback_stop_never_waits_for_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stop() runs on the event loop and on Ctrl-C: it must not wait for a slow fdatasync."""
+    from mint_ext._downloads import BackgroundWriteback
 
-    class Trickle:
-        def __init__(self, step: int | None) -> None:
-            self.step, self.got = step, b""
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
 
-        def write(self, view: memoryview) -> int | None:
-            if self.step is None:
-                return None
-            self.got += bytes(view[: self.step])
-            return len(view[: self.step])
+    def stuck_sync(fd: int) -> None:
+        calls.append(fd)
+        started.set()
+        release.wait(10)
 
-    trickle = Trickle(3)
-    _write_all(trickle, b"0123456789")
-    assert trickle.got == b"0123456789"
-    with pytest.raises(OSError, match="short write"):
-        _write_all(Trickle(None), b"x")
+    monkeypatch.setattr(os, "fdatasync", stuck_sync)
+    fd = os.open(tmp_path / "f.part", os.O_WRONLY | os.O_CREAT, 0o644)
+    writeback = BackgroundWriteback(fd)
+    writeback.kick()
+    assert started.wait(5)
+    writeback.kick()  # asked for, not started: dropped by stop()
+    writeback.stop()  # returns although the disk is still "busy"
+    assert not release.is_set() and writeback._thread.is_alive()
+    os.close(fd)
+    release.set()
+    writeback.join()
+    assert len(calls) == 1 and not writeback._thread.is_alive()
+
+
+def test_background_writeback_closes_its_duplicate_if_no_thread_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mint_ext._downloads import BackgroundWriteback
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    fd = os.open(tmp_path / "f.part", os.O_WRONLY | os.O_CREAT, 0o644)
+    duplicates: list[int] = []
+    real_dup = os.dup
+    monkeypatch.setattr(os, "dup", lambda f: duplicates.append(real_dup(f)) or duplicates[-1])
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with pytest.raises(RuntimeError):
+        BackgroundWriteback(fd)
+    monkeypatch.undo()
+    os.close(fd)
+    with pytest.raises(OSError):
+        os.fstat(duplicates[0])

@@ -198,3 +198,89 @@ def test_a_small_download_needs_no_background_writeback(
     op = e.finished("models")
     assert e.api("assets.download", op, tmp_path, include=["glb"]).ok
     assert calls == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fdatasync"), reason="fdatasync is POSIX-only (not macOS)")
+def test_async_download_never_holds_the_event_loop_for_the_disk(
+    contract: Contract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow disk (every fdatasync takes 1.5 s) must not stall other tasks on the loop."""
+    import asyncio
+    import time
+
+    import mint_ext._downloads as dl
+    from mint_ext import AsyncMint
+
+    real = os.fdatasync
+
+    def slow_disk(fd: int) -> None:
+        time.sleep(1.5)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", slow_disk)
+    monkeypatch.setattr(dl, "WRITEBACK_EVERY", 1 << 20)
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 3 << 20}, on_response=contract)
+
+    async def main() -> tuple[bool, float]:
+        with serve_fake_mint(fake) as server:
+            async with AsyncMint(api_key=server.api_key, base_url=server.base_url) as mint:
+                op = await mint.models.generate(prompt="x")
+                fake.advance(3600)
+                gaps: list[float] = []
+                done = asyncio.Event()
+
+                async def ticker() -> None:
+                    last = time.perf_counter()
+                    while not done.is_set():
+                        await asyncio.sleep(0.01)
+                        now = time.perf_counter()
+                        gaps.append(now - last)
+                        last = now
+
+                tick = asyncio.create_task(ticker())
+                report = await mint.assets.download(op.id, tmp_path, include=["glb"])
+                done.set()
+                await tick
+                return report.ok, max(gaps)
+
+    ok, stall = asyncio.run(main())
+    assert ok
+    assert stall < 1.0, f"the event loop stood still for {stall:.2f} s"
+
+
+def test_asset_downloads_honour_proxy_environment_variables(
+    env: Callable[..., Env], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx ignores HTTP(S)_PROXY for a client given its own transport; ours must not."""
+    import http.server
+
+    seen: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(f"{self.command} {self.path}")
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+
+        do_HEAD = do_GET
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        e = env()
+        op = e.finished("models")  # the API client exists before the proxy is configured
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        report = e.api("assets.download", op, tmp_path, include=["glb"], allow_partial=True)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert seen and all(line.startswith(f"GET {e.server.asset_base_url}/") for line in seen)
+    assert report.assets[0].status == "failed"  # the proxy answered 502 every time
