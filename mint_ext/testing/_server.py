@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -49,6 +50,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            # Handshake here, in the connection's own thread (bounded by ``timeout``), not in
+            # the accept loop: a client that never finishes it cannot stall other connections.
+            self.connection.do_handshake()
         # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and
         # the client's delayed ACK add ~40 ms to every small response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -158,12 +163,25 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, host: str, port: int, fake: FakeMint, origin: Origin) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        fake: FakeMint,
+        origin: Origin,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.fake = fake
         self.origin: Origin = origin
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__((host, port), _Handler)
+        self.scheme = "http"
+        if tls is not None:
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.scheme = "https"
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -190,7 +208,7 @@ class _Server(ThreadingHTTPServer):
     def base_url(self) -> str:
         host, port = self.server_address[:2]
         host = host if isinstance(host, str) else host.decode()
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
 
 @dataclass
@@ -223,18 +241,22 @@ def start_fake_server(
     asset_port: int = 0,
     speed: float | None = None,
     redirect_port: int = 0,
+    *,
+    asset_tls: ssl.SSLContext | None = None,
 ) -> FakeServer:
     """Start the servers in daemon threads; the caller must call :meth:`FakeServer.close`.
 
     The fake's ``base_url``/``asset_base_url``/``redirect_base_url`` are rebound to the loopback
-    origins, so the asset URLs it renders point at this server.
+    origins, so the asset URLs it renders point at this server. With ``asset_tls`` (a server-side
+    ``ssl.SSLContext``) the asset and redirect origins speak https, as a real CDN does.
     """
     if fake is None:
         fake = FakeMint(clock=RealClock(speed if speed is not None else 1.0))
     servers: list[_Server] = []
     try:
         for origin, p in (("api", port), ("asset", asset_port), ("redirect", redirect_port)):
-            servers.append(_Server(host, p, fake, origin))  # type: ignore[arg-type]
+            tls = asset_tls if origin != "api" else None
+            servers.append(_Server(host, p, fake, origin, tls))  # type: ignore[arg-type]
     except BaseException:
         for server in servers:
             server.server_close()
@@ -268,14 +290,17 @@ def serve_fake_mint(
     port: int = 0,
     asset_port: int = 0,
     speed: float | None = None,
+    *,
+    asset_tls: ssl.SSLContext | None = None,
 ) -> Iterator[FakeServer]:
     """Serve ``fake`` (default: a new FakeMint on a real clock at ``speed`` x) on loopback.
 
     ``port``/``asset_port`` 0 pick free ports. The servers stop when the block exits; the fake's
-    origins are restored then.
+    origins are restored then. ``asset_tls``: serve the asset origins over https (see
+    :func:`start_fake_server`).
     """
     saved = (fake.base_url, fake.asset_base_url, fake.redirect_base_url) if fake else None
-    server = start_fake_server(fake, host, port, asset_port, speed)
+    server = start_fake_server(fake, host, port, asset_port, speed, asset_tls=asset_tls)
     try:
         yield server
     finally:
