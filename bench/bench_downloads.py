@@ -150,9 +150,58 @@ def parallel(latency: float, asset_mb: int) -> list[Row]:
                 timings[4], timings[1], "s", "max_concurrency=1", "max_concurrency=4")]  # fmt: skip
 
 
+def over_tls(size_mb: int) -> list[Row]:
+    """The same download from an https asset origin (trustme certificates): what a real CDN
+    download costs, where TLS, not the HTTP client, sets the pace."""
+    import os
+    import ssl
+
+    import trustme
+
+    work = Path(tempfile.mkdtemp(prefix="mint-bench-tls-"))
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = work / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    env = {**os.environ, "SSL_CERT_FILE": str(ca_file)}
+    best: dict[str, float] = {}
+    try:
+        fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": size_mb * MiB})
+        with serve_fake_mint(fake, asset_tls=context) as server, \
+                Mint(api_key=server.api_key, base_url=server.base_url) as mint:  # fmt: skip
+            op_id, url = _finished_model(mint, fake)
+            args = [server.base_url, server.api_key, op_id, str(work / "sdk"), "glb"]
+            tools = {"sdk": [sys.executable, "-c", SDK_SCRIPT, *args],
+                     "sdk-async": [sys.executable, "-c", SDK_ASYNC_SCRIPT, *args]}  # fmt: skip
+            if shutil.which("curl"):
+                tools["curl"] = ["curl", "-sSf", "--cacert", str(ca_file), "-o",
+                                 str(work / "sdk"), "-w", "%{time_total}\n", url]  # fmt: skip
+            for _ in range(3):
+                for name, cmd in tools.items():
+                    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                                         env=env).stdout  # fmt: skip
+                    took = float(out.strip().splitlines()[-1])
+                    best[name] = min(best.get(name, float("inf")), took)
+                    path = work / "sdk"
+                    shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if "curl" not in best:
+        return []
+    curl = size_mb / best["curl"]
+    labels = (("sdk", ""), ("sdk-async", ", AsyncMint"))
+    return [
+        Row(f"download throughput over https, {size_mb} MiB{label}", size_mb / best[key], curl,
+            "MiB/s", "curl", "best of 3, interleaved; TLS on loopback, server in the same box")
+        for key, label in labels
+    ]  # fmt: skip
+
+
 def run(quick: bool = False) -> list[Row]:
     size = 64 if quick else 512
-    return throughput_and_memory(size, 16) + parallel(0.2, 1 if quick else 4)
+    return (throughput_and_memory(size, 16) + over_tls(64 if quick else 256)
+            + parallel(0.2, 1 if quick else 4))  # fmt: skip
 
 
 if __name__ == "__main__":

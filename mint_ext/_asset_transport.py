@@ -6,7 +6,11 @@ and httpx. For multi-hundred-MiB assets that per-read cost, not the network, bou
 ``AsyncHTTPTransport`` whose connection pool gets a network backend that asks for at least
 ``READ_SIZE`` bytes per read: the same TLS, timeouts, keep-alive and error mapping, fewer trips.
 
-In async code the same is done for asyncio's socket transport, which otherwise reads 256 KiB per
+Over TLS a read returns a single record (at most 16 KiB), so the streams also gather the records
+that have already arrived (never waiting for the network to do so) into one chunk: https
+downloads went from ~170 to ~400 MiB/s sync and ~160 to ~280 MiB/s async on loopback.
+
+In async code the 1 MiB reads are also given to asyncio's socket transport, which otherwise reads 256 KiB per
 ``recv`` (see :func:`_widen_asyncio_reads`). The pools keep httpx's default limits and TLS setup.
 
 If httpx's internals ever change shape (the pool is a private attribute), the plain httpx
@@ -16,6 +20,7 @@ transport is used instead: slower, never wrong. A user-supplied transport is alw
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 import typing
 import urllib.request
@@ -27,12 +32,39 @@ import httpx
 READ_SIZE = 1 << 20
 
 
+def _readable_now(sock: ssl.SSLSocket) -> bool:
+    """Decrypted bytes are waiting in ``sock``, or raw bytes in the kernel (never blocks)."""
+    if sock.pending():
+        return True
+    try:
+        ready, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):  # e.g. a descriptor above FD_SETSIZE: just stop gathering
+        return False
+    return bool(ready)
+
+
 class _LargeReads(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        sock = inner.get_extra_info("socket")
+        self._tls: ssl.SSLSocket | None = sock if isinstance(sock, ssl.SSLSocket) else None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+        size = max(max_bytes, READ_SIZE)
+        data = self._inner.read(size, timeout)
+        if self._tls is None or not data:
+            return data
+        # A TLS socket hands out one record (<= 16 KiB) per read. Gather what has already
+        # arrived into one chunk, so h11, httpcore and httpx are climbed once per ~1 MiB, not
+        # 64 times (https downloads: see bench/bench_downloads.py).
+        parts, total = [data], len(data)
+        while total < size and _readable_now(self._tls):
+            more = self._inner.read(size - total, timeout)
+            if not more:
+                break
+            parts.append(more)
+            total += len(more)
+        return b"".join(parts) if len(parts) > 1 else data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, timeout)
@@ -73,13 +105,43 @@ def _widen_asyncio_reads(stream: object) -> Callable[[], None] | None:
     return restore
 
 
+def _anyio_tls_buffered(stream: object) -> Callable[[], bool] | None:
+    """For an AnyIO TLS stream: a check whether received bytes wait inside it (decrypted in the
+    ``SSLObject``, or still encrypted in its incoming ``MemoryBIO``), so that reading more will
+    not wait for the network. None when the stream is not TLS or not of the expected shape."""
+    tls = getattr(stream, "_stream", None)
+    ssl_object = getattr(tls, "_ssl_object", None)
+    bio = getattr(tls, "_read_bio", None)
+    if not isinstance(ssl_object, ssl.SSLObject) or not isinstance(bio, ssl.MemoryBIO):
+        return None
+
+    def buffered() -> bool:
+        return bool(ssl_object.pending() or bio.pending)
+
+    return buffered
+
+
 class _AsyncLargeReads(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._narrow = _widen_asyncio_reads(inner)
+        self._tls_buffered = _anyio_tls_buffered(inner)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max(max_bytes, READ_SIZE), timeout)
+        size = max(max_bytes, READ_SIZE)
+        data = await self._inner.read(size, timeout)
+        buffered = self._tls_buffered
+        if buffered is None or not data:
+            return data
+        # As in the sync stream: gather the TLS records that have already arrived.
+        parts, total = [data], len(data)
+        while total < size and buffered():
+            more = await self._inner.read(size - total, timeout)
+            if not more:
+                break
+            parts.append(more)
+            total += len(more)
+        return b"".join(parts) if len(parts) > 1 else data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         await self._inner.write(buffer, timeout)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from typing import Any
 import httpcore
 import httpx
 import pytest
+import trustme
 
 from mint_ext import _asset_transport as at
 from mint_ext.testing import FakeClock, FakeMint, FakeServer, serve_fake_mint
@@ -140,3 +143,67 @@ def test_pool_allows_more_than_ten_parallel_downloads(
             t.join()
     assert statuses == [206] * 12
     assert peak[0] > 10
+
+
+@pytest.fixture
+def tls_peer() -> Iterator[tuple[int, ssl.SSLContext, threading.Event, int]]:
+    """A TLS server on loopback that sends PAYLOAD (many 16 KiB records) to each client at once,
+    then sets ``sent`` and keeps the connection open."""
+    ca = trustme.CA()
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent, done = threading.Event(), threading.Event()
+    payload = 200_000
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with server_ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.sendall(b"x" * payload)
+            sent.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], client_ctx, sent, payload
+    done.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_sync_tls_reads_gather_the_records_that_have_arrived(
+    tls_peer: tuple[int, ssl.SSLContext, threading.Event, int],
+) -> None:
+    port, ctx, sent, payload = tls_peer
+    plain = httpcore.SyncBackend().connect_tcp("127.0.0.1", port, timeout=5)
+    stream = at._LargeReads(plain).start_tls(ctx, "127.0.0.1", timeout=5)
+    assert sent.wait(5)
+    time.sleep(0.2)  # loopback: every record is in the kernel buffer by now
+    first = stream.read(65536, timeout=5)
+    assert len(first) == payload  # one read, not one per 16 KiB record
+    stream.close()
+
+
+def test_async_tls_reads_gather_the_records_already_received(
+    tls_peer: tuple[int, ssl.SSLContext, threading.Event, int],
+) -> None:
+    port, ctx, sent, payload = tls_peer
+
+    async def main() -> list[int]:
+        plain = await httpcore.AnyIOBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        stream = await at._AsyncLargeReads(plain).start_tls(ctx, "127.0.0.1", timeout=5)
+        assert sent.wait(5)
+        await asyncio.sleep(0.2)
+        sizes, got = [], 0
+        while got < payload:
+            chunk = await stream.read(65536, timeout=5)
+            sizes.append(len(chunk))
+            got += len(chunk)
+        await stream.aclose()
+        return sizes
+
+    sizes = asyncio.run(main())
+    assert sum(sizes) == payload
+    assert max(sizes) > 16384  # several records per read (AnyIO feeds TLS 64 KiB at a time)
