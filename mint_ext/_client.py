@@ -11,7 +11,14 @@ from typing import Self, TypeVar, Unpack
 import httpx
 
 from . import _calls as calls
-from ._core import DEFAULT_TIMEOUT, Core, check_headers, resolve_api_key, resolve_base_url
+from ._core import (
+    DEFAULT_TIMEOUT,
+    Core,
+    check_headers,
+    make_http_client,
+    resolve_api_key,
+    resolve_base_url,
+)
 from ._flow import Flow, iterate_async, iterate_sync, run_async, run_sync
 from ._models import Account, Model, Operation, Page, Usage, World
 from ._retry import Clock, RetryPolicy
@@ -231,7 +238,9 @@ class Mint(_ClientBase):
     ) -> None:
         self._core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(transport=transport, follow_redirects=False)
+        self._http = http_client or make_http_client(
+            httpx.Client, transport=transport, follow_redirects=False
+        )
         self._asset_transport = transport
         self._sleep: Callable[[float], None] = sleep or time.sleep
         self.worlds = Worlds(self)
@@ -361,7 +370,9 @@ class AsyncMint(_ClientBase):
     ) -> None:
         self._core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self._http = http_client or make_http_client(
+            httpx.AsyncClient, transport=transport, follow_redirects=False
+        )
         self._asset_transport = transport
         self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self.worlds = AsyncWorlds(self)

@@ -70,6 +70,23 @@ def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
+HttpClientT = TypeVar("HttpClientT", httpx.Client, httpx.AsyncClient)
+
+
+def make_http_client(cls: type[HttpClientT], **kwargs: Any) -> HttpClientT:
+    """``cls(**kwargs)``, with httpx's complaints about the environment as ConfigurationError.
+
+    httpx reads proxy variables when it builds a client: ``ALL_PROXY=socks5://...`` without the
+    ``socksio`` package raises ImportError, a proxy URL with an unknown scheme ValueError.
+    """
+    try:
+        return cls(**kwargs)
+    except (ImportError, ValueError) as exc:
+        raise ConfigurationError(
+            f"cannot set up the HTTP client from the environment (proxy variables?): {exc}"
+        ) from exc
+
+
 def resolve_base_url(base_url: str | None) -> str:
     url = base_url or os.environ.get("MINT_BASE_URL") or DEFAULT_BASE_URL
     url = url.rstrip("/")

@@ -46,7 +46,7 @@ import httpx
 from . import _calls as calls
 from . import _download_core as dc
 from ._asset_transport import asset_transport, async_asset_transport, proxied_by_environment
-from ._core import USER_AGENT, Core, InvalidArgumentError
+from ._core import USER_AGENT, Core, InvalidArgumentError, make_http_client
 from ._download_core import (
     AssetReport,
     DownloadProgress,
@@ -601,6 +601,12 @@ def _asset_timeout(core: Core) -> httpx.Timeout:
     return httpx.Timeout(core.timeout) if core.timeout is not None else httpx.Timeout(None)
 
 
+def _trusts_env(api_client: httpx.Client | httpx.AsyncClient) -> bool:
+    """Asset clients read the environment (proxies, SSL_CERT_FILE) when the API client does:
+    a caller's own ``http_client=httpx.Client(trust_env=False)`` opts the downloads out too."""
+    return bool(getattr(api_client, "trust_env", True))
+
+
 def _no_cookies() -> http.cookiejar.CookieJar:
     return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
@@ -998,9 +1004,12 @@ class Assets:
             got = fresh[0]
             return got if isinstance(got, MintError) else got.get(slot)
 
-        transport = c._asset_transport or (None if proxied_by_environment() else asset_transport())
-        client = httpx.Client(transport=transport, follow_redirects=False,
-                              cookies=_no_cookies(), timeout=_asset_timeout(core))  # fmt: skip
+        trust_env = _trusts_env(c._http)
+        proxied = trust_env and proxied_by_environment()
+        transport = c._asset_transport or (None if proxied else asset_transport())
+        client = make_http_client(httpx.Client, transport=transport, trust_env=trust_env,
+                                  follow_redirects=False, cookies=_no_cookies(),
+                                  timeout=_asset_timeout(core))  # fmt: skip
 
         stop = threading.Event()
 
@@ -1078,11 +1087,12 @@ class AsyncAssets:
             got = fresh[0]
             return got if isinstance(got, MintError) else got.get(slot)
 
-        transport = c._asset_transport or (
-            None if proxied_by_environment() else async_asset_transport()
-        )
-        client = httpx.AsyncClient(transport=transport, follow_redirects=False,
-                                   cookies=_no_cookies(), timeout=_asset_timeout(core))  # fmt: skip
+        trust_env = _trusts_env(c._http)
+        proxied = trust_env and proxied_by_environment()
+        transport = c._asset_transport or (None if proxied else async_asset_transport())
+        client = make_http_client(httpx.AsyncClient, transport=transport, trust_env=trust_env,
+                                  follow_redirects=False, cookies=_no_cookies(),
+                                  timeout=_asset_timeout(core))  # fmt: skip
         gate = asyncio.Semaphore(max_concurrency)
 
         async def one(planned: dc.PlannedAsset) -> AssetReport:

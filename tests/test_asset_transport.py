@@ -7,7 +7,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpcore
@@ -17,6 +17,8 @@ import trustme
 
 from mint_ext import _asset_transport as at
 from mint_ext.testing import FakeClock, FakeMint, FakeServer, serve_fake_mint
+
+from ._tls import serve_once
 
 
 @pytest.fixture
@@ -207,3 +209,65 @@ def test_async_tls_reads_gather_the_records_already_received(
     sizes = asyncio.run(main())
     assert sum(sizes) == payload
     assert max(sizes) > 16384  # several records per read (AnyIO feeds TLS 64 KiB at a time)
+
+
+def _dripping_tls_response(finished: threading.Event) -> Callable[[socket.socket, Any], None]:
+    """Answer with a 300 KB body, sent in 24 KB bursts (each ends inside a TLS record) 0.1 s
+    apart, as a congested long-distance link delivers it; ``finished`` is set after the last."""
+
+    def handler(conn: socket.socket, tls: Any) -> None:
+        tls.read_request()
+        body = b"x" * 300_000
+        wire = tls.encrypt(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        for i in range(0, len(wire), 24_000):
+            conn.sendall(wire[i : i + 24_000])
+            time.sleep(0.1)
+        finished.set()
+        time.sleep(1)
+
+    return handler
+
+
+def _sdk_transports(client_ctx: ssl.SSLContext) -> tuple[httpx.HTTPTransport, Any]:
+    sync = httpx.HTTPTransport(verify=client_ctx)
+    sync._pool = httpcore.ConnectionPool(network_backend=at._Backend(), ssl_context=client_ctx)
+    asynchronous = httpx.AsyncHTTPTransport(verify=client_ctx)
+    asynchronous._pool = httpcore.AsyncConnectionPool(
+        network_backend=at._AsyncBackend(), ssl_context=client_ctx
+    )
+    return sync, asynchronous
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_tls_gathering_never_waits_for_the_network(mode: str) -> None:
+    """Records are gathered only when they have arrived whole: a partial one is left for the next
+    read, so headers and bytes already received are handed on at once, not after ~1 MiB."""
+    finished = threading.Event()
+    port, client_ctx = serve_once(_dripping_tls_response(finished))
+    sync, asynchronous = _sdk_transports(client_ctx)
+    url = f"https://127.0.0.1:{port}/a"
+    early: list[bool] = []  # for each chunk: did it arrive before the server was done?
+
+    if mode == "sync":
+        with (
+            httpx.Client(transport=sync, timeout=10) as client,
+            client.stream("GET", url) as response,
+        ):
+            early.append(not finished.is_set())  # the headers
+            early += [not finished.is_set() for _ in response.iter_raw()]
+            body = response.num_bytes_downloaded
+    else:
+
+        async def main() -> int:
+            async with (
+                httpx.AsyncClient(transport=asynchronous, timeout=10) as client,
+                client.stream("GET", url) as response,
+            ):
+                early.append(not finished.is_set())
+                early.extend([not finished.is_set() async for _ in response.aiter_raw()])
+                return response.num_bytes_downloaded
+
+        body = asyncio.run(main())
+    assert body == 300_000
+    assert early[0], "the headers waited for the whole body"
+    assert sum(early) >= 5, early  # the body streamed in pieces as it arrived

@@ -284,3 +284,40 @@ def test_asset_downloads_honour_proxy_environment_variables(
         proxy.server_close()
     assert seen and all(line.startswith(f"GET {e.server.asset_base_url}/") for line in seen)
     assert report.assets[0].status == "failed"  # the proxy answered 502 every time
+
+
+def test_unusable_proxy_settings_are_a_configuration_error(
+    env: Callable[..., Env], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mint_ext import ConfigurationError, Mint
+
+    e = env()
+    op = e.finished("models")
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "ftp://proxy.invalid:21")  # httpx: unknown proxy scheme
+    with pytest.raises(ConfigurationError, match="proxy"):
+        e.api("assets.download", op, tmp_path, include=["glb"])
+    with pytest.raises(ConfigurationError, match="proxy"):
+        Mint(api_key="k")
+
+
+def test_a_client_that_ignores_the_environment_downloads_without_the_proxy(
+    contract: Contract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from mint_ext import Mint
+
+    fake = FakeMint(clock=FakeClock(), on_response=contract)
+    with serve_fake_mint(fake) as server:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+        own = httpx.Client(trust_env=False, follow_redirects=False)
+        with Mint(api_key=server.api_key, base_url=server.base_url, http_client=own) as mint:
+            op = mint.models.generate(prompt="x")
+            fake.advance(3600)
+            report = mint.assets.download(op.id, tmp_path, include=["glb"])
+        own.close()
+    assert report.ok  # straight to the asset origin, like the caller's own API client

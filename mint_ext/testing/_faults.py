@@ -41,7 +41,10 @@ class Fault:
 
     @classmethod
     def drop(cls) -> Fault:
-        """Headers with the full ``Content-Length``, about half the body, then a connection reset."""
+        """Headers with the full ``Content-Length``, about half the body, then a connection reset.
+
+        Over TLS (``asset_tls=``) Python's ssl module reports the reset as an end of file, so the
+        client sees what :meth:`truncate` gives: a body that ends early."""
         return cls("drop")
 
     @classmethod
