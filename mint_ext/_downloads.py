@@ -46,7 +46,7 @@ import httpx
 from . import _calls as calls
 from . import _download_core as dc
 from ._asset_transport import asset_transport, async_asset_transport, proxied_by_environment
-from ._core import USER_AGENT, Core, InvalidArgumentError, make_http_client
+from ._core import USER_AGENT, Core, HttpClientT, InvalidArgumentError, make_http_client
 from ._download_core import (
     AssetReport,
     DownloadProgress,
@@ -597,18 +597,31 @@ def file_flow(job: Job) -> FileFlow:
 # ------------------------------------------------------------------------------- the drivers
 
 
-def _asset_timeout(core: Core) -> httpx.Timeout:
-    return httpx.Timeout(core.timeout) if core.timeout is not None else httpx.Timeout(None)
+def _asset_client(
+    cls: type[HttpClientT], client: Mint | AsyncMint, fast_transport: Callable[[], Any]
+) -> HttpClientT:
+    """The credential-free client for asset hosts (``cls`` is httpx.Client or AsyncClient).
 
-
-def _trusts_env(api_client: httpx.Client | httpx.AsyncClient) -> bool:
-    """Asset clients read the environment (proxies, SSL_CERT_FILE) when the API client does:
-    a caller's own ``http_client=httpx.Client(trust_env=False)`` opts the downloads out too."""
-    return bool(getattr(api_client, "trust_env", True))
-
-
-def _no_cookies() -> http.cookiejar.CookieJar:
-    return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    No cookies, redirects followed by hand, the API client's timeout. The caller's own transport
+    if they gave one; plain httpx when environment proxies apply (httpx ignores them for a client
+    given a transport); else ``fast_transport()``. It reads the environment (proxies,
+    SSL_CERT_FILE) when the API client does: ``http_client=httpx.Client(trust_env=False)`` opts
+    the downloads out too.
+    """
+    trust_env = bool(getattr(client._http, "trust_env", True))
+    proxied = trust_env and proxied_by_environment()
+    transport = client._asset_transport or (None if proxied else fast_transport())
+    timeout = client._core.timeout
+    return make_http_client(
+        cls,
+        transport=transport,
+        trust_env=trust_env,
+        follow_redirects=False,
+        cookies=http.cookiejar.CookieJar(
+            policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+        ),
+        timeout=httpx.Timeout(timeout),
+    )
 
 
 def _read_body(response: httpx.Response) -> bytes | None:
@@ -803,14 +816,35 @@ def resolve_flow(core: Core, source: Source) -> Flow[Resolved]:
     return Resolved(_resource_id(obj), _assets_of(obj), _reader(core, obj))
 
 
-def _fresh_urls(obj: object, include: Any, spz_resolution: str | None) -> dict[str, str]:
-    if not isinstance(obj, Operation | World | Model) or obj.assets is None:
-        return {}
-    try:
-        plan = dc.plan_assets(obj.assets, include, spz_resolution)
-    except InvalidArgumentError:
-        plan = dc.plan_assets(obj.assets)
-    return dc.urls_by_slot(plan)
+class _FreshUrls:
+    """The source re-read at most once per download call (expired or denied URLs): the fresh URL
+    of each slot, or the error of that one re-read. Both drivers guard it with their own lock."""
+
+    def __init__(self, settings: _Settings) -> None:
+        self._settings = settings
+        self._got: dict[str, str] | MintError | None = None
+
+    @property
+    def needed(self) -> bool:
+        return self._got is None
+
+    def store(self, obj: object) -> None:
+        """Keep what the re-read gave: an Operation/World/Model, or the MintError it raised."""
+        if isinstance(obj, MintError):
+            self._got = obj
+        elif not isinstance(obj, Operation | World | Model) or obj.assets is None:
+            self._got = {}
+        else:
+            try:
+                plan = dc.plan_assets(obj.assets, self._settings.include,
+                                      self._settings.spz_resolution)  # fmt: skip
+            except InvalidArgumentError:
+                plan = dc.plan_assets(obj.assets)
+            self._got = dc.urls_by_slot(plan)
+
+    def url(self, slot: str) -> str | MintError | None:
+        got = self._got
+        return got if isinstance(got, MintError) or got is None else got.get(slot)
 
 
 class _Settings:
@@ -991,25 +1025,18 @@ class Assets:
         s = _Settings(resolved, out, include, spz_resolution, overwrite, max_concurrency,
                       progress, core)  # fmt: skip
         lock = threading.Lock()
-        fresh: list[dict[str, str] | MintError] = []
+        fresh = _FreshUrls(s)
 
         def refresh(slot: str) -> str | MintError | None:
             with lock:
-                if not fresh:
+                if fresh.needed:
                     try:
-                        fresh.append(_fresh_urls(c._run(resolved.reread()), s.include,
-                                                 s.spz_resolution))  # fmt: skip
+                        fresh.store(c._run(resolved.reread()))
                     except MintError as exc:
-                        fresh.append(exc)
-            got = fresh[0]
-            return got if isinstance(got, MintError) else got.get(slot)
+                        fresh.store(exc)
+            return fresh.url(slot)
 
-        trust_env = _trusts_env(c._http)
-        proxied = trust_env and proxied_by_environment()
-        transport = c._asset_transport or (None if proxied else asset_transport())
-        client = make_http_client(httpx.Client, transport=transport, trust_env=trust_env,
-                                  follow_redirects=False, cookies=_no_cookies(),
-                                  timeout=_asset_timeout(core))  # fmt: skip
+        client = _asset_client(httpx.Client, c, asset_transport)
 
         stop = threading.Event()
 
@@ -1074,25 +1101,18 @@ class AsyncAssets:
         s = _Settings(resolved, out, include, spz_resolution, overwrite, max_concurrency,
                       progress, core)  # fmt: skip
         lock = asyncio.Lock()
-        fresh: list[dict[str, str] | MintError] = []
+        fresh = _FreshUrls(s)
 
         async def refresh(slot: str) -> str | MintError | None:
             async with lock:
-                if not fresh:
+                if fresh.needed:
                     try:
-                        obj = await c._run(resolved.reread())
-                        fresh.append(_fresh_urls(obj, s.include, s.spz_resolution))
+                        fresh.store(await c._run(resolved.reread()))
                     except MintError as exc:
-                        fresh.append(exc)
-            got = fresh[0]
-            return got if isinstance(got, MintError) else got.get(slot)
+                        fresh.store(exc)
+            return fresh.url(slot)
 
-        trust_env = _trusts_env(c._http)
-        proxied = trust_env and proxied_by_environment()
-        transport = c._asset_transport or (None if proxied else async_asset_transport())
-        client = make_http_client(httpx.AsyncClient, transport=transport, trust_env=trust_env,
-                                  follow_redirects=False, cookies=_no_cookies(),
-                                  timeout=_asset_timeout(core))  # fmt: skip
+        client = _asset_client(httpx.AsyncClient, c, async_asset_transport)
         gate = asyncio.Semaphore(max_concurrency)
 
         async def one(planned: dc.PlannedAsset) -> AssetReport:

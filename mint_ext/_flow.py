@@ -105,6 +105,27 @@ async def iterate_async(
             yield action.value
 
 
+def on_emit(flow: Flow[T], callback: Callable[[Any], object] | None) -> Flow[T]:
+    """``flow`` with each emitted value handed to ``callback`` instead of the driver.
+
+    Lets ``run_sync``/``run_async`` serve calls that report progress (``wait(on_update=...)``)
+    without a loop of their own in each driver.
+    """
+    outcome: Outcome = None
+    while True:
+        try:
+            action = flow.send(outcome)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        if isinstance(action, Emit):
+            if callback is not None:
+                callback(action.value)
+            outcome = None
+        else:
+            outcome = yield action
+
+
 def run_sync(flow: Flow[T], send: SyncSend, sleep: Callable[[float], None]) -> T:
     """Run a flow to its result (emitted values are dropped)."""
     box: _Box[T] = _Box()

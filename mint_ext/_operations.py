@@ -17,7 +17,7 @@ import httpx
 from . import _calls as calls
 from ._core import Core, InvalidArgumentError, object_id
 from ._errors import MintError
-from ._flow import AsyncSend, Flow, iterate_async, iterate_sync, run_async
+from ._flow import AsyncSend, Flow, iterate_async, iterate_sync, on_emit, run_async
 from ._models import Operation
 from ._waiting import (
     DEFAULT_WAIT_TIMEOUT,
@@ -217,13 +217,8 @@ class Operations:
             >>> op = mint.operations.wait("op_123", timeout=900,      # doctest: +SKIP
             ...                           on_update=lambda o: print(o.status))
         """
-        result: Operation | None = None
-        for snapshot in self.poll(operation, timeout=timeout, until=until, poll=poll):
-            result = snapshot
-            if on_update is not None:
-                on_update(snapshot)
-        assert result is not None
-        return result
+        flow = on_emit(_wait(self._c._core, operation, timeout, until, poll), on_update)
+        return self._c._run(flow)
 
     def as_completed(
         self,
@@ -377,13 +372,8 @@ class AsyncOperations:
         poll: PollPolicy | None = None,
     ) -> Operation:
         """Example: ``op = await mint.operations.wait(op, timeout=900)`` (see ``Mint``)."""
-        result: Operation | None = None
-        async for snapshot in self.poll(operation, timeout=timeout, until=until, poll=poll):
-            result = snapshot
-            if on_update is not None:
-                on_update(snapshot)
-        assert result is not None
-        return result
+        flow = on_emit(_wait(self._c._core, operation, timeout, until, poll), on_update)
+        return await self._c._run(flow)
 
     def as_completed(
         self,

@@ -29,3 +29,9 @@ def fake_server(fake: FakeMint) -> Iterator[FakeServer]:
     """The ``fake`` served on loopback (API, asset and redirect origins)."""
     with serve_fake_mint(fake) as server:
         yield server
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Run the test once with ``Mint`` and once with ``AsyncMint`` (see ``tests/_harness.Api``)."""
+    return str(request.param)

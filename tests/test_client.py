@@ -61,11 +61,6 @@ def problem(status: int, slug: str = "error", **extra: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 Handler = Callable[[httpx.Request], httpx.Response]
 
 

@@ -220,11 +220,6 @@ def status(code: int, retry_after: str | None = None) -> Callable[[httpx.Request
     return fault
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 class Runner:
     def __init__(self, mode: str, server: Server, max_retries: int = 2) -> None:
         self.mode, self.server, self.max_retries = mode, server, max_retries

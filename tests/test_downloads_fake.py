@@ -22,11 +22,6 @@ WORLD_FILES = ["caption.txt", "collider.glb", "pano.png", "preview.png", "splat_
                "splat_500k.spz", "splat_full_res.spz", "thumbnail.webp", "world.rad"]  # fmt: skip
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 class Env:
     def __init__(self, fake: FakeMint, server: Any, api: Api) -> None:
         self.fake, self.server, self.api = fake, server, api
@@ -248,6 +243,15 @@ def test_async_download_never_holds_the_event_loop_for_the_disk(
     assert stall < 1.0, f"the event loop stood still for {stall:.2f} s"
 
 
+def _only_proxy(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    """Exactly these proxy variables in the environment (no NO_PROXY, no others)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_asset_downloads_honour_proxy_environment_variables(
     env: Callable[..., Env], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -275,9 +279,7 @@ def test_asset_downloads_honour_proxy_environment_variables(
     try:
         e = env()
         op = e.finished("models")  # the API client exists before the proxy is configured
-        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        _only_proxy(monkeypatch, HTTP_PROXY=f"http://127.0.0.1:{proxy.server_address[1]}")
         report = e.api("assets.download", op, tmp_path, include=["glb"], allow_partial=True)
     finally:
         proxy.shutdown()
@@ -293,9 +295,7 @@ def test_unusable_proxy_settings_are_a_configuration_error(
 
     e = env()
     op = e.finished("models")
-    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTPS_PROXY", "ftp://proxy.invalid:21")  # httpx: unknown proxy scheme
+    _only_proxy(monkeypatch, HTTPS_PROXY="ftp://proxy.invalid:21")  # httpx: unknown proxy scheme
     with pytest.raises(ConfigurationError, match="proxy"):
         e.api("assets.download", op, tmp_path, include=["glb"])
     with pytest.raises(ConfigurationError, match="proxy"):
@@ -311,9 +311,7 @@ def test_a_client_that_ignores_the_environment_downloads_without_the_proxy(
 
     fake = FakeMint(clock=FakeClock(), on_response=contract)
     with serve_fake_mint(fake) as server:
-        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+        _only_proxy(monkeypatch, HTTP_PROXY="http://127.0.0.1:9")  # nothing listens there
         own = httpx.Client(trust_env=False, follow_redirects=False)
         with Mint(api_key=server.api_key, base_url=server.base_url, http_client=own) as mint:
             op = mint.models.generate(prompt="x")

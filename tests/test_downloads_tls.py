@@ -7,6 +7,7 @@ import hashlib
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -16,11 +17,6 @@ from mint_ext.testing import FakeClock, FakeMint, FakeServer, Fault, serve_fake_
 
 from ._fake_contract import Contract
 from ._harness import Api, FakeTime
-
-
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -43,6 +39,12 @@ def _api(mode: str, fake: FakeMint, server: FakeServer) -> Api:
                time=FakeTime(start=fake.clock.now(), on_advance=fake.clock.advance))  # fmt: skip
 
 
+def _finished_world(api: Api, fake: FakeMint) -> Any:
+    op = api("worlds.generate", prompt="x")
+    fake.advance(3600)
+    return api("operations.get", op)
+
+
 def test_world_downloads_over_https(
     mode: str, tls_server: tuple[FakeMint, FakeServer], tmp_path: Path
 ) -> None:
@@ -50,9 +52,7 @@ def test_world_downloads_over_https(
     assert server.asset_base_url.startswith("https://")
     api = _api(mode, fake, server)
     try:
-        op = api("worlds.generate", prompt="x")
-        fake.advance(3600)
-        op = api("operations.get", op)
+        op = _finished_world(api, fake)
         report = api("assets.download", op, tmp_path / "out")
         assert report.ok and len(report.assets) == 9
         for asset in report.assets:
@@ -72,9 +72,7 @@ def test_a_truncated_https_body_resumes(
     fake, server = tls_server
     api = _api(mode, fake, server)
     try:
-        op = api("worlds.generate", prompt="x")
-        fake.advance(3600)
-        op = api("operations.get", op)
+        op = _finished_world(api, fake)
         fake.inject(Fault.truncate(1 << 20), route="ASSET")
         report = api("assets.download", op, tmp_path, include=["spz"], spz_resolution="full_res")
         (spz,) = report.assets
@@ -90,9 +88,7 @@ def test_https_to_http_redirect_is_refused(
     fake, server = tls_server
     api = _api(mode, fake, server)
     try:
-        op = api("worlds.generate", prompt="x")
-        fake.advance(3600)
-        op = api("operations.get", op)
+        op = _finished_world(api, fake)
         plain = server.base_url  # an http:// origin
         fake.inject(Fault.redirect(to_origin=plain), route="ASSET", times=100)
         with pytest.raises(DownloadError) as info:

@@ -32,11 +32,6 @@ from ._fake_contract import Contract
 from ._harness import Api, FakeTime
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 class Env:
     def __init__(self, fake: FakeMint, server: Any, api: Api) -> None:
         self.fake, self.server, self.api = fake, server, api

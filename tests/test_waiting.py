@@ -93,11 +93,6 @@ class Script:
                 self.in_flight -= 1
 
 
-@pytest.fixture(params=["sync", "async"])
-def mode(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def make(mode: str) -> Iterator[Callable[..., tuple[Api, Script]]]:
     made: list[Api] = []
