@@ -546,7 +546,12 @@ def file_flow(job: Job) -> FileFlow:
                     if written - reported >= dc.CHUNK_SIZE:
                         reported = written
                         job.progress(p, final, written, decision.total, False)
-                    if writeback is not None and written - synced >= WRITEBACK_EVERY:
+                    # No kick once the body is complete: the fsync before the rename follows.
+                    if (
+                        writeback is not None
+                        and written - synced >= WRITEBACK_EVERY
+                        and (decision.total is None or written < decision.total)
+                    ):
                         synced = written
                         f.flush()
                         writeback.kick()
