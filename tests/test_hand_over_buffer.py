@@ -52,6 +52,8 @@ def _parse(reads: list[bytes], responses: int, hand_over: bool) -> list[Event]:
             event = conn.next_event()
             if event is h11.NEED_DATA:
                 conn.receive_data(pending.pop(0) if pending else b"")
+            elif isinstance(event, h11.InformationalResponse):
+                events.append(("informational", event.status_code, list(event.headers)))
             elif isinstance(event, h11.Response):
                 events.append(("response", event.status_code, list(event.headers)))
             elif isinstance(event, h11.Data):
@@ -68,15 +70,22 @@ def _parse(reads: list[bytes], responses: int, hand_over: bool) -> list[Event]:
 
 @st.composite
 def _streams(draw: st.DrawFn) -> tuple[list[bytes], int]:
-    """1-3 responses back to back, cut into reads at arbitrary points."""
+    """1-3 responses back to back (Content-Length or chunked, some after a 100 Continue, the
+    last one possibly delimited by the connection's close), cut into reads at arbitrary points."""
     wire = b""
     count = draw(st.integers(1, 3))
     for _ in range(count):
+        if draw(st.booleans()):
+            wire += b"HTTP/1.1 100 Continue\r\n\r\n"
         body = draw(st.binary(max_size=300))
         chunked = draw(st.booleans())
         sizes = draw(st.lists(st.integers(1, 80), max_size=6)) if chunked else None
         wire += _response(body, sizes)
-    wire += draw(st.sampled_from([b"", b"HTTP/1.1 204 No"]))  # the start of a next response
+    if draw(st.booleans()):  # one more, whose body runs until the server closes
+        count += 1
+        wire += b"HTTP/1.1 200 OK\r\n\r\n" + draw(st.binary(max_size=300))
+    else:
+        wire += draw(st.sampled_from([b"", b"HTTP/1.1 204 No"]))  # the start of a next response
     cuts = sorted(draw(st.lists(st.integers(0, len(wire)), max_size=12)))
     reads = [wire[a:b] for a, b in zip([0, *cuts], [*cuts, len(wire)], strict=True)]
     return [r for r in reads if r], count
