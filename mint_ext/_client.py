@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from math import inf
 from types import TracebackType
 from typing import Self, TypeVar, Unpack
 
@@ -19,6 +20,7 @@ from ._core import (
     resolve_api_key,
     resolve_base_url,
 )
+from ._errors import ConfigurationError
 from ._flow import Flow, iterate_async, iterate_sync, run_async, run_sync
 from ._models import Account, Model, Operation, Page, Usage, World
 from ._retry import Clock, RetryPolicy
@@ -37,6 +39,12 @@ def _core(
     clock: Clock | None,
     headers: Mapping[str, str] | None,
 ) -> Core:
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < inf
+    ):
+        raise ConfigurationError(
+            f"timeout must be a positive number of seconds (per request) or None, got {timeout!r}"
+        )
     policy = retry or RetryPolicy()
     if max_retries is not None:
         policy = RetryPolicy(
@@ -214,6 +222,11 @@ class Mint(_ClientBase):
     Reads ``MINT_API_KEY`` and ``MINT_BASE_URL`` (default ``https://api.mint.gg``) when not given.
     Every request has a finite timeout and is retried on transient failures; every POST carries an
     Idempotency-Key that stays the same across retries, so a retry never starts a second paid job.
+
+    ``sleep`` and ``clock`` inject time, for tests: a fake clock's ``sleep`` advances it and returns
+    at once. ``operations.as_completed``/``wait_many`` call an injected ``sleep`` inline, one wait
+    after another, so it must not block for real (the real ``time.sleep`` is replaced there by
+    non-blocking waits).
 
     Example:
         >>> from mint_ext import Mint

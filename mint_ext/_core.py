@@ -58,12 +58,24 @@ def _is_header_safe(value: str) -> bool:
     return value.isascii() and all(32 <= ord(c) < 127 for c in value)
 
 
+_SDK_HEADERS = {
+    "authorization": "the API key is sent by the SDK: pass api_key= (or set MINT_API_KEY)",
+    "idempotency-key": "the SDK sends a fresh Idempotency-Key with every POST",
+}
+
+
 def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     """Validate user-supplied default headers once, at client construction."""
     out: dict[str, str] = {}
     for name, value in (headers or {}).items():
         if not (isinstance(name, str) and name.isascii() and name.strip() == name and name):
             raise ConfigurationError(f"invalid header name {name!r}")
+        if name.lower() in _SDK_HEADERS:
+            raise ConfigurationError(
+                f"default_headers may not set {name}: {_SDK_HEADERS[name.lower()]}"
+            )
+        if any(other.lower() == name.lower() for other in out):
+            raise ConfigurationError(f"header {name!r} is given twice (names ignore case)")
         if not isinstance(value, str) or not _is_header_safe(value):
             raise ConfigurationError(f"header {name!r} must be printable ASCII text")
         out[name] = value
@@ -118,14 +130,15 @@ class Core:
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
 
     def build(self, kwargs: Mapping[str, Any]) -> httpx.Request:
-        headers = {
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json, application/problem+json",
-            **self.headers,
-            **{k: str(v) for k, v in (kwargs.get("headers") or {}).items()},
-            "Authorization": f"Bearer {self.api_key}",
-        }
         try:
+            # httpx.Headers: a later name replaces an earlier one whatever its case ("user-agent"
+            # from default_headers replaces ours; no request carries a header twice).
+            headers = httpx.Headers(
+                {"User-Agent": USER_AGENT, "Accept": "application/json, application/problem+json"}
+            )
+            headers.update(self.headers)
+            headers.update({k: str(v) for k, v in (kwargs.get("headers") or {}).items()})
+            headers["Authorization"] = f"Bearer {self.api_key}"
             return httpx.Request(
                 kwargs["method"].upper(),
                 self.base_url + kwargs["url"],
@@ -185,7 +198,7 @@ def parse_body(response: httpx.Response, parse: Callable[[Any], T]) -> T:
     body = response.content
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
         ctype = response.headers.get("content-type", "?")
         raise ResponseValidationError(
             f"{response.request.method} {response.request.url.path} -> {response.status_code}: "

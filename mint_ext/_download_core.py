@@ -346,7 +346,7 @@ class PartInfo:
         try:
             raw = json.loads(data)
             url, etag, total = raw["url"], raw.get("etag"), raw.get("total")
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
         if not isinstance(url, str) or not (etag is None or isinstance(etag, str)):
             return None
@@ -416,7 +416,7 @@ def load_manifest(data: bytes | None) -> dict[str, ManifestEntry]:
                 sha256=str(e["sha256"]),
             )
         return out
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError):
         return {}
 
 

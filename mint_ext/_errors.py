@@ -337,7 +337,7 @@ def _str_or_none(value: object) -> str | None:
 def _problem(response: httpx.Response) -> dict[str, Any] | None:
     try:
         data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         return None
     return data if isinstance(data, dict) else None
 

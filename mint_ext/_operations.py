@@ -89,7 +89,6 @@ async def _as_completed(
     Waiting for a turn at the gate counts against the same deadline as everything else: no
     request starts after it, and a request that had to queue gets only the time that is left.
     """
-    _check_many(max_concurrency, max_rate)
     gate = asyncio.Semaphore(max_concurrency)
     bucket = TokenBucket(rate=max_rate, burst=float(max_concurrency))
     deadline = None if timeout is None else monotonic() + timeout
@@ -133,15 +132,34 @@ async def _as_completed(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _check_many(max_concurrency: int, max_rate: float) -> None:
+def _check_timeout(timeout: float | None) -> None:
+    """A wait's ``timeout``: seconds >= 0, or None for no deadline (0 gives up at once)."""
+    if timeout is not None and not (
+        isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout >= 0
+    ):
+        raise InvalidArgumentError(
+            f"timeout must be a number of seconds >= 0 or None, got {timeout!r}"
+        )
+
+
+def _check_many(operations: object, max_concurrency: int, max_rate: float,
+                timeout: float | None) -> list[str]:  # fmt: skip
+    """Validate the arguments of ``as_completed``/``wait_many``; return the operation ids."""
     if max_concurrency < 1:
         raise InvalidArgumentError("max_concurrency must be at least 1")
     if not max_rate > 0:
         raise InvalidArgumentError("max_rate must be a positive number of requests per second")
+    _check_timeout(timeout)
+    if isinstance(operations, str | bytes) or not isinstance(operations, Iterable):
+        raise InvalidArgumentError(
+            f"expected several operations (a list of operations or ids), got {operations!r}"
+        )
+    return [object_id(o) for o in operations]
 
 
 def _wait(core: Core, operation: OpRef, timeout: float | None, until: Until,
           poll: PollPolicy | None) -> Flow[Operation]:  # fmt: skip
+    _check_timeout(timeout)
     return wait_flow(core, object_id(operation), timeout=timeout,
                      until=normalise_until(until), policy=poll or PollPolicy())  # fmt: skip
 
@@ -210,8 +228,9 @@ class Operations:
         (approve or revise, then wait again). Raises ``OperationFailedError``,
         ``OperationCanceledError``, ``BillingRequiredError`` (resume, then wait again) or
         ``WaitTimeoutError``. ``until={"preview_ready"}`` names other stop states. Pass
-        ``timeout=None`` explicitly to wait without a deadline. An id alone is enough to resume
-        waiting from another process.
+        ``timeout=None`` explicitly to wait without a deadline (``timeout=0`` gives up at once:
+        ``operations.get()`` reads the state once). An id alone is enough to resume waiting from
+        another process.
 
         Example:
             >>> op = mint.operations.wait("op_123", timeout=900,      # doctest: +SKIP
@@ -239,8 +258,7 @@ class Operations:
             >>> for r in mint.operations.as_completed(ops, timeout=1800):  # doctest: +SKIP
             ...     print(r.operation_id, "ok" if r.ok else r.error)
         """
-        _check_many(max_concurrency, max_rate)
-        ids = [object_id(o) for o in operations]
+        ids = _check_many(operations, max_concurrency, max_rate, timeout)
         http = self._c._http
         mono = self._c._core.clock.monotonic
         out: queue.Queue[WaitResult | BaseException | None] = queue.Queue()
@@ -276,12 +294,14 @@ class Operations:
                 out.put(item)
 
         def runner() -> None:
+            # Not a ``with`` block: its exit would wait for a request still in flight when the
+            # caller breaks off (up to the request timeout); that request ends on its own.
+            pool = concurrent.futures.ThreadPoolExecutor(max_concurrency, "mint-wait")
             try:
-                with concurrent.futures.ThreadPoolExecutor(max_concurrency, "mint-wait") as pool:
-                    try:
-                        asyncio.run(main(pool))
-                    finally:
-                        pool.shutdown(wait=False, cancel_futures=True)
+                try:
+                    asyncio.run(main(pool))
+                finally:
+                    pool.shutdown(wait=False, cancel_futures=True)
             except asyncio.CancelledError:
                 pass  # the consumer stopped early
             except BaseException as exc:  # delivered to the consumer, never lost
@@ -386,7 +406,7 @@ class AsyncOperations:
         max_rate: float = DEFAULT_MAX_RATE,
     ) -> AsyncIterator[WaitResult]:
         """Example: ``async for r in mint.operations.as_completed(ops): ...``."""
-        ids = [object_id(o) for o in operations]
+        ids = _check_many(operations, max_concurrency, max_rate, timeout)
         return _as_completed(
             lambda op_id: _wait(self._c._core, op_id, timeout, until, poll),
             ids,

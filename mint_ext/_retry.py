@@ -8,6 +8,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import httpx
@@ -16,6 +17,7 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ConfigurationError,
     MintError,
     error_from_response,
 )
@@ -26,6 +28,22 @@ __all__ = ["RetryPolicy", "parse_retry_after", "request_flow"]
 logger = logging.getLogger("mint_ext")
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+
+def seconds(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """attrs validator: a finite number of seconds, zero or more (else ConfigurationError)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ConfigurationError(
+            f"{type(instance).__name__}.{attribute.name} must be a finite number of seconds "
+            f">= 0, got {value!r}"
+        )
+
+
+def _count(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(
+            f"{type(instance).__name__}.{attribute.name} must be an int >= 0, got {value!r}"
+        )
 
 
 @attrs.frozen
@@ -41,14 +59,14 @@ class RetryPolicy:
         >>> mint = Mint(api_key="k", retry=RetryPolicy(max_retries=5, max_delay=20.0))
     """
 
-    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 60.0
+    max_retries: int = attrs.field(default=2, validator=_count)
+    initial_delay: float = attrs.field(default=0.5, validator=seconds)
+    max_delay: float = attrs.field(default=8.0, validator=seconds)
+    max_retry_after: float = attrs.field(default=60.0, validator=seconds)
 
     def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """Full-jitter delay before retry number ``attempt + 1`` (``attempt`` counts from 0)."""
-        cap = min(self.max_delay, self.initial_delay * (2.0**attempt))
+        cap = min(self.max_delay, self.initial_delay * (2.0 ** min(attempt, 64)))
         return cap * rng()
 
     def delay(

@@ -17,6 +17,7 @@ from ._errors import (
     APIConnectionError,
     APIStatusError,
     BillingRequiredError,
+    ConfigurationError,
     InternalServerError,
     MintError,
     OperationCanceledError,
@@ -27,12 +28,17 @@ from ._errors import (
 )
 from ._flow import Emit, Flow, Sleep
 from ._models import Operation
-from ._retry import parse_retry_after
+from ._retry import parse_retry_after, seconds
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "PollPolicy", "TokenBucket", "stop_decision", "wait_flow"]
 
 DEFAULT_WAIT_TIMEOUT = 1800.0
 """30 minutes: a world in ``production`` preset takes several minutes; waits are never endless."""
+
+
+def _fraction(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigurationError(f"PollPolicy.{attribute.name} must be within 0..1, got {value!r}")
 
 
 @attrs.frozen
@@ -51,12 +57,12 @@ class PollPolicy:
         >>> op = mint.operations.wait(op, poll=PollPolicy(initial=2, max_delay=30))  # doctest: +SKIP
     """
 
-    initial: float = 1.0
-    multiplier: float = 1.5
-    max_delay: float = 15.0
-    jitter: float = 0.2
-    min_delay: float = 0.5
-    max_hint: float = 60.0
+    initial: float = attrs.field(default=1.0, validator=seconds)
+    multiplier: float = attrs.field(default=1.5, validator=seconds)
+    max_delay: float = attrs.field(default=15.0, validator=seconds)
+    jitter: float = attrs.field(default=0.2, validator=_fraction)
+    min_delay: float = attrs.field(default=0.5, validator=seconds)
+    max_hint: float = attrs.field(default=60.0, validator=seconds)
 
     @classmethod
     def fixed(cls, seconds: float) -> PollPolicy:
@@ -118,6 +124,15 @@ def _transient(exc: MintError) -> bool:
     return isinstance(exc, APIStatusError) and exc.status_code in (408, 425)
 
 
+def _hint_of(exc: MintError, now: float) -> float | None:
+    """The server's Retry-After on an error response (429, 503, ...), in seconds."""
+    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+        return exc.retry_after
+    if isinstance(exc, APIStatusError):
+        return parse_retry_after(exc.response.headers.get("retry-after"), now)
+    return None
+
+
 def wait_flow(
     core: Core,
     operation_id: str,
@@ -145,7 +160,7 @@ def wait_flow(
             last_error = exc
             if deadline is not None and clock.monotonic() >= deadline:
                 raise WaitTimeoutError(operation_id, last, timeout or 0.0) from exc
-            hint = exc.retry_after if isinstance(exc, RateLimitError) else None
+            hint = _hint_of(exc, clock.wall())
         else:
             last_error = None
             hint = parse_retry_after(response.headers.get("retry-after"), clock.wall())

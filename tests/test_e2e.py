@@ -251,3 +251,37 @@ def test_wait_many_bounds_concurrency_at_the_server(env: Callable[..., Env]) -> 
     assert sum(r.ok for r in results) == 200
     assert isinstance(results[-1].error, OperationFailedError)
     assert 1 <= e.fake.peak_concurrency <= 8  # the bound holds at the server
+
+
+def test_leaving_as_completed_early_does_not_wait_for_a_poll_in_flight(mode: str) -> None:
+    """Breaking out of the loop (or Ctrl-C) returns at once; a poll that the server is still
+    answering finishes in the background instead of holding the caller."""
+    import asyncio
+
+    from mint_ext import AsyncMint, Mint
+
+    fake = FakeMint(clock=FakeClock())
+    with serve_fake_mint(fake) as server:
+        kwargs = {"api_key": server.api_key, "base_url": server.base_url}
+        with Mint(**kwargs) as mint:
+            ids = [mint.models.generate(prompt=f"m{i}").id for i in range(2)]
+        fake.advance(3600)  # both finished: the first answered poll ends the loop
+        fake.inject(Fault.slow(3.0), route="GET /v1/operations/*", times=1)
+        in_flight_after_break: list[int] = []
+        if mode == "sync":
+            with Mint(**kwargs) as mint:
+                for _ in mint.operations.as_completed(ids, timeout=60):
+                    break
+                in_flight_after_break.append(fake.in_flight)
+        else:
+
+            async def main() -> None:
+                async with AsyncMint(**kwargs) as mint:
+                    results = mint.operations.as_completed(ids, timeout=60)
+                    async for _ in results:
+                        break
+                    await results.aclose()  # type: ignore[attr-defined]
+                    in_flight_after_break.append(fake.in_flight)
+
+            asyncio.run(main())
+    assert in_flight_after_break == [1]  # the slow poll was still being answered

@@ -290,6 +290,22 @@ def test_retry_after_on_a_429_while_polling(make: Callable[..., tuple[Api, Scrip
     assert api.time.sleeps[:2] == [1.0, 7.0]
 
 
+@pytest.mark.parametrize("status", [503, 502])
+def test_retry_after_on_a_5xx_while_polling(
+    make: Callable[..., tuple[Api, Script]], status: int
+) -> None:
+    """Once the call's own retries are spent, the wait still paces itself by the server's hint
+    (as for a 429), not by its own schedule."""
+    busy = json_response(
+        status, {"type": "busy", "title": "busy", "status": status}, **{"Retry-After": "7"}
+    )
+    api, _ = make(
+        {"op_1": [(0, "running"), (1, busy), (1, "running"), (20, "succeeded")]}, max_retries=0
+    )
+    assert api("operations.wait", "op_1").status == "succeeded"
+    assert api.time.sleeps[:2] == [1.0, 7.0]
+
+
 # ------------------------------------------------------------------------------- deadline
 
 

@@ -1,0 +1,166 @@
+"""Bad settings and arguments fail at once, with a typed error, the same in sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any
+
+import httpx
+import pytest
+
+from mint_ext import (
+    AsyncMint,
+    ConfigurationError,
+    InvalidArgumentError,
+    Mint,
+    NotFoundError,
+    PollPolicy,
+    ResponseValidationError,
+    RetryPolicy,
+)
+from mint_ext._download_core import PartInfo, load_manifest
+
+from ._harness import Api, json_response
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # json.loads raises RecursionError on this
+
+
+def client(mode: str, **kwargs: Any) -> Mint | AsyncMint:
+    cls = Mint if mode == "sync" else AsyncMint
+    return cls(api_key="k", base_url="http://mint.test", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial_delay": -1},
+        {"max_delay": math.nan},
+        {"max_retry_after": -1},
+        {"max_retry_after": math.inf},
+        {"max_retries": -1},
+        {"max_retries": 1.5},
+        {"max_retries": True},
+    ],
+)
+def test_retry_policy_rejects_values_that_cannot_be_waited(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=next(iter(kwargs))):
+        RetryPolicy(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"initial": -1},
+        {"max_delay": math.nan},
+        {"jitter": 2},
+        {"min_delay": -0.5},
+        {"max_hint": -1},
+    ],
+)
+def test_poll_policy_rejects_bad_values(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError, match=next(iter(kwargs))):
+        PollPolicy(**kwargs)
+    with pytest.raises(ConfigurationError):
+        PollPolicy.fixed(-1)
+
+
+def test_backoff_stays_finite_however_many_attempts() -> None:
+    policy = RetryPolicy(max_retries=5000, max_delay=8.0)
+    assert policy.backoff(4999, lambda: 1.0) == 8.0
+
+
+@pytest.mark.parametrize("timeout", [-5, 0, math.nan, math.inf, "30"])
+def test_client_timeout_must_be_a_positive_number(mode: str, timeout: Any) -> None:
+    with pytest.raises(ConfigurationError, match="timeout"):
+        client(mode, timeout=timeout)
+
+
+@pytest.mark.parametrize("name", ["authorization", "AUTHORIZATION", "Idempotency-Key"])
+def test_default_headers_may_not_replace_what_the_sdk_sends(mode: str, name: str) -> None:
+    with pytest.raises(ConfigurationError, match="may not set"):
+        client(mode, default_headers={name: "x"})
+
+
+def test_default_headers_given_twice_in_different_case_are_refused(mode: str) -> None:
+    with pytest.raises(ConfigurationError, match="twice"):
+        client(mode, default_headers={"X-Team": "a", "x-team": "b"})
+
+
+def test_a_default_header_replaces_the_sdks_own_whatever_its_case(mode: str) -> None:
+    seen: list[httpx.Headers] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers)
+        return json_response(404, {"type": "not-found", "title": "no", "status": 404})
+
+    api = Api(mode, transport=httpx.MockTransport(answer), default_headers={"user-agent": "mine/1"})
+    try:
+        with pytest.raises(NotFoundError):
+            api("operations.get", "op_1")
+    finally:
+        api.close()
+    (headers,) = seen
+    assert headers.get_list("user-agent") == ["mine/1"]
+    assert len(headers.get_list("authorization")) == 1
+
+
+@pytest.mark.parametrize("timeout", [-1, math.nan, "10"])
+def test_a_wait_timeout_must_be_seconds(mode: str, timeout: Any) -> None:
+    api = Api(mode, transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    try:
+        with pytest.raises(InvalidArgumentError, match="timeout"):
+            api("operations.wait", "op_1", timeout=timeout)
+        with pytest.raises(InvalidArgumentError, match="timeout"):
+            api.each("operations.as_completed", ["op_1"], timeout=timeout)
+    finally:
+        api.close()
+
+
+@pytest.mark.parametrize("operations", ["op_1", b"op_1", 5])
+def test_waiting_on_many_needs_a_collection_of_operations(mode: str, operations: Any) -> None:
+    """A bare id is not polled character by character."""
+    requests: list[httpx.Request] = []
+    api = Api(
+        mode, transport=httpx.MockTransport(lambda r: requests.append(r) or httpx.Response(500))
+    )  # type: ignore[func-returns-value]
+    try:
+        with pytest.raises(InvalidArgumentError, match="several operations"):
+            api("operations.wait_many", operations)
+        with pytest.raises(InvalidArgumentError, match="several operations"):
+            api.each("operations.as_completed", operations)
+    finally:
+        api.close()
+    assert requests == []
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_a_deeply_nested_body_is_a_typed_error(mode: str, status: int) -> None:
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(status, content=DEEP, headers={"Content-Type": "application/json"})
+    )
+    api = Api(mode, transport=transport)
+    try:
+        with pytest.raises(ResponseValidationError if status == 200 else NotFoundError):
+            api("operations.get", "op_1")
+    finally:
+        api.close()
+
+
+def test_a_deeply_nested_manifest_or_part_record_counts_as_absent() -> None:
+    assert load_manifest(DEEP) == {}
+    assert PartInfo.from_json(DEEP) is None
+    assert load_manifest(json.dumps({"files": {"glb": {"name": "a", "url": "u", "size": 1e999,
+                                                       "sha256": "x"}}}).encode()) == {}  # fmt: skip
+
+
+def test_async_wait_checks_arguments_before_anything_is_awaited() -> None:
+    async def main() -> None:
+        async with AsyncMint(api_key="k", base_url="http://mint.test") as mint:
+            with pytest.raises(InvalidArgumentError):
+                mint.operations.as_completed("op_1")  # raised at the call, not at iteration
+            with pytest.raises(InvalidArgumentError):
+                mint.operations.poll("op_1", timeout=-1)
+
+    asyncio.run(main())
