@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.mint.gg"
 DEFAULT_TIMEOUT = 30.0
+MAX_EMPTY_PAGES = 50  # in a row, each promising more: the server is looping
 USER_AGENT = f"mint-ext/{__version__}"
 
 
@@ -180,8 +181,13 @@ class Core:
         parse: Callable[[Any], Page[T]],
         cursor: str | None,
     ) -> Flow[None]:
-        """Emit pages, following ``nextCursor`` until the last page."""
+        """Emit pages, following ``nextCursor`` until the last page.
+
+        A server that loops is stopped with a ``MintError``: a cursor seen before, or more than
+        ``MAX_EMPTY_PAGES`` empty pages in a row that each promise more.
+        """
         seen: set[str] = set()
+        empty = 0
         while True:
             page = yield from self.call(kwargs_for(cursor), parse)
             yield Emit(page)
@@ -189,6 +195,11 @@ class Core:
                 return None
             if page.next_cursor in seen:
                 raise MintError(f"the API repeated pagination cursor {page.next_cursor!r}")
+            empty = 0 if page.items else empty + 1
+            if empty > MAX_EMPTY_PAGES:
+                raise MintError(
+                    f"the API sent {empty} empty pages in a row, each with a new cursor; stopped"
+                )
             seen.add(page.next_cursor)
             cursor = page.next_cursor
 

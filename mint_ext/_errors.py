@@ -79,7 +79,23 @@ class MintError(Exception):
         ...     print("still running; resume later with", exc.operation_id)
         ... except MintError as exc:
         ...     print("Mint error:", exc)
+
+    Errors pickle (to pass them between processes) without their ``response``/``request``:
+    those carry the request's ``Authorization`` header, so they arrive as None; every other
+    attribute (status, problem fields, operation, report...) is kept.
     """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = dict(self.__dict__)
+        for name in ("response", "request"):
+            if name in state:
+                state[name] = None
+        return (_rebuild_error, (type(self), self.args), state)
+
+
+def _rebuild_error(cls: type[MintError], args: tuple[Any, ...]) -> MintError:
+    """Unpickle without calling ``__init__`` (whose signature differs per class)."""
+    return cls.__new__(cls, *args)
 
 
 class ConfigurationError(MintError):

@@ -22,6 +22,7 @@ stderr is not a terminal, progress is plain lines instead of live bars.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -63,6 +64,26 @@ try:
     _MISSING: str | None = None
 except ImportError as exc:  # pragma: no cover - the cli extra is not installed
     _MISSING = str(exc)
+
+# C0 and C1 controls (ESC, CR, LF, BEL...), DEL, line/paragraph separators, bidi overrides.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _text(value: object) -> str:
+    """Text from the server (or a user) made safe for a terminal: control characters are shown
+    as escapes (``\\x1b``, ``\\n``) instead of being obeyed, so a world's name cannot move the
+    cursor, retitle the window or forge an extra output line."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(value))
+
+
+if _MISSING is None:
+
+    class _SafeConsole(Console):
+        """A rich Console that shows every string it is given through :func:`_text` (one line
+        per ``print``; tables get their cells cleaned where they are built)."""
+
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(_text(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
 
 class CliExit(Exception):
@@ -159,27 +180,42 @@ def _show_operation(state: State, op: Operation) -> None:
         lines.append(
             f"billing    needs {op.billing.required_credits:g} Credits: {op.billing.action_url}"
         )
-    state.out.print("\n".join(lines), highlight=False, soft_wrap=True)
+    for line in lines:
+        state.out.print(line, highlight=False, soft_wrap=True)
 
 
-def _report_table(report: DownloadReport) -> Table:
-    table = Table(title=f"{report.resource_id} -> {report.directory}")
-    table.add_column("kind")
-    table.add_column("file")
-    table.add_column("size", justify="right")
-    table.add_column("sha256")
-    table.add_column("status")
-    for a in report.assets:
-        table.add_row(a.kind, a.path.name, _human_size(a.bytes), (a.sha256 or "")[:16],
-                      a.status if a.ok else f"failed: {a.error}")  # fmt: skip
-    return table
+def _print_rows(console: Any, columns: Sequence[str], rows: Sequence[Sequence[object]],
+                title: str | None = None, right: Sequence[str] = ()) -> None:  # fmt: skip
+    """A table on a terminal; tab-separated lines (a header, then one per row) when piped, so
+    that ids are never cut to the width of an imaginary terminal and ``cut``/``grep`` work."""
+    cells = [[_text(c) for c in row] for row in rows]  # escapes tabs and newlines in cells too
+    if not console.is_terminal:
+        if title is not None:
+            console.file.write(f"# {_text(title)}\n")
+        for line in (columns, *cells):
+            console.file.write("\t".join(line) + "\n")
+        console.file.flush()
+        return
+    table = Table(title=_text(title) if title is not None else None)
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left", overflow="fold")
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _print_report(console: Any, report: DownloadReport) -> None:
+    _print_rows(console, ("kind", "file", "size", "sha256", "status"),
+                [(a.kind, a.path.name, _human_size(a.bytes), (a.sha256 or "")[:16],
+                  a.status if a.ok else f"failed: {a.error}") for a in report.assets],
+                title=f"{report.resource_id} -> {report.directory}", right=("size",))  # fmt: skip
 
 
 def _show_report(state: State, report: DownloadReport) -> None:
     if state.json:
         _print_json(state, report)
         return
-    state.out.print(_report_table(report))
+    _print_report(state.out, report)
 
 
 # ------------------------------------------------------------------------------- actions
@@ -196,7 +232,7 @@ class _StatusLine:
 
     def __enter__(self) -> _StatusLine:
         if self.state.live:
-            self.status = self.state.err.status(f"{self.label}: waiting")
+            self.status = self.state.err.status(_text(f"{self.label}: waiting"))
             self.status.__enter__()
         return self
 
@@ -205,7 +241,7 @@ class _StatusLine:
             self.status.__exit__(None, None, None)
 
     def __call__(self, op: Operation) -> None:
-        text = f"{self.label}: {op.status} ({time.monotonic() - self.started:.0f}s)"
+        text = _text(f"{self.label}: {op.status} ({time.monotonic() - self.started:.0f}s)")
         if self.status is not None:
             self.status.update(text)
         else:
@@ -248,6 +284,11 @@ def _generate_and_follow(state: State, mint: Mint, op: Operation, wait: bool,
     if wait or download:
         op = _wait(state, mint, op, wait_timeout)
     _show_operation(state, op)
+    _then_download(state, mint, op, download)
+
+
+def _then_download(state: State, mint: Mint, op: Operation, download: str | None) -> None:
+    """``--download``: fetch the assets of a succeeded operation, or say why there are none."""
     if download and op.is_succeeded:
         report = _download(state, mint, op, download)
         if not state.json:
@@ -369,7 +410,8 @@ def build_app() -> Any:
 
     @worlds.command("list")
     @click.option("--limit", type=click.IntRange(1, 100), default=None, help="Page size.")
-    @click.option("--max", "max_items", type=int, default=None, help="Stop after this many.")
+    @click.option("--max", "max_items", type=click.IntRange(min=1), default=None,
+                  help="Stop after this many.")  # fmt: skip
     @common
     @pass_state
     def worlds_list(state: State, limit: int | None, max_items: int | None) -> None:
@@ -426,7 +468,8 @@ def build_app() -> Any:
 
     @models.command("list")
     @click.option("--limit", type=click.IntRange(1, 100), default=None)
-    @click.option("--max", "max_items", type=int, default=None)
+    @click.option("--max", "max_items", type=click.IntRange(min=1), default=None,
+                  help="Stop after this many.")  # fmt: skip
     @common
     @pass_state
     def models_list(state: State, limit: int | None, max_items: int | None) -> None:
@@ -471,10 +514,7 @@ def build_app() -> Any:
         with state.client() as mint:
             op = _wait(state, mint, operation_id, wait_timeout, _parse_until(until))
             _show_operation(state, op)
-            if download and op.is_succeeded:
-                report = _download(state, mint, op, download)
-                if not state.json:
-                    _show_report(state, report)
+            _then_download(state, mint, op, download)
 
     def _action(name: str, help_text: str) -> None:
         @operations.command(name, help=help_text)
@@ -542,8 +582,9 @@ def build_app() -> Any:
         if state.json:
             _print_json(state, me)
         else:
-            state.out.print(f"user    {me.user_id}\nemail   {me.email or '-'}\nscopes  {' '.join(me.scopes)}",
-                            highlight=False)  # fmt: skip
+            for line in (f"user    {me.user_id}", f"email   {me.email or '-'}",
+                         f"scopes  {' '.join(me.scopes)}"):  # fmt: skip
+                state.out.print(line, highlight=False)
 
     @account.command("usage")
     @common
@@ -593,7 +634,8 @@ def _show_resource(state: State, item: World | Model) -> None:
         return
     lines = [f"id        {item.id}", f"name      {item.name or '-'}", f"status    {item.status or '-'}",
              f"stage     {item.asset_stage or '-'}", f"mint url  {item.mint_url or '-'}"]  # fmt: skip
-    state.out.print("\n".join(lines), highlight=False, soft_wrap=True)
+    for line in lines:
+        state.out.print(line, highlight=False, soft_wrap=True)
 
 
 def _show_list(
@@ -607,13 +649,9 @@ def _show_list(
     if state.json:
         _print_json(state, rows)
         return
-    table = Table()
-    for col in ("id", "name", "status", "stage", "created"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r.id, r.name or "-", r.status or "-", r.asset_stage or "-",
-                      r.created_at.isoformat() if r.created_at else "-")  # fmt: skip
-    state.out.print(table)
+    _print_rows(state.out, ("id", "name", "status", "stage", "created"),
+                [(r.id, r.name or "-", r.status or "-", r.asset_stage or "-",
+                  r.created_at.isoformat() if r.created_at else "-") for r in rows])  # fmt: skip
 
 
 def _run_demo(state: State, out_dir: str, speed: float, prompt: str) -> None:
@@ -647,7 +685,7 @@ def _run_demo(state: State, out_dir: str, speed: float, prompt: str) -> None:
     if state.json:
         _print_json(state, {"operation": op, "download": report})
     else:
-        state.out.print(_report_table(report))
+        _print_report(state.out, report)
         err.print(f"Done: {len(report.assets)} files, {_human_size(report.total_bytes)} in "
                   f"{report.directory}. Use the same commands against the real API by setting "
                   "MINT_API_KEY.", highlight=False)  # fmt: skip
@@ -661,8 +699,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     # markup=False: names, prompts and error messages come from the server or the user and are
     # printed as they are ("[/x] my world" must not be parsed as rich markup).
-    err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
-    out = Console(highlight=False, soft_wrap=True, markup=False)
+    err = _SafeConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
+    out = _SafeConsole(highlight=False, soft_wrap=True, markup=False)
     state = State(err=err, out=out)
     app = build_app()
     try:
@@ -677,7 +715,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show(file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, click.exceptions.UsageError) else exc.exit_code
     except KeyboardInterrupt:
-        err.print("\ninterrupted: nothing was lost (partial downloads are kept as .part files).",
+        err.print()
+        err.print("interrupted: nothing was lost (partial downloads are kept as .part files).",
                   highlight=False)  # fmt: skip
         if state.resume_hint:
             err.print(f"resume with: {state.resume_hint}", highlight=False, markup=False)
@@ -697,7 +736,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if state.json:
             _print_json(state, exc.report)
         else:
-            out.print(_report_table(exc.report))
+            _print_report(out, exc.report)
         err.print(f"error: {exc}", highlight=False, markup=False)
         if state.resume_hint:
             err.print(f"run again to resume: {state.resume_hint}", markup=False)

@@ -263,3 +263,49 @@ def test_server_text_is_printed_literally_and_bad_input_is_a_usage_error(
     assert bad.returncode == EXIT_USAGE and "nonsense" in bad.stderr
     no_key = mint(server, "account", "me", env={"MINT_API_KEY": ""})
     assert no_key.returncode == EXIT_USAGE and "MINT_API_KEY" in no_key.stderr
+
+
+def test_control_characters_from_the_server_are_shown_escaped_never_obeyed(
+    server: FakeServer,
+) -> None:
+    """A world's name (or any server text) cannot retitle the window, clear the screen, colour
+    the output or forge an extra line: the escapes are printed as text."""
+    name = "evil\x1b]0;PWNED\x07\x1b[2J\x1b[31mred\nforged: line\u202eabc"
+    op = ok_json(mint(server, "worlds", "generate", "x", "--name", name, "--wait", "--json"))
+    assert op["status"] == "succeeded"
+    for args in (("worlds", "get", op["resource"]["id"]), ("worlds", "list", "--max", "50")):
+        shown = mint(server, *args)
+        assert shown.returncode == EXIT_OK, shown.stderr
+        assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+        assert "\u202e" not in shown.stdout and "\nforged" not in shown.stdout
+        assert "evil\\x1b]0;PWNED\\x07\\x1b[2J\\x1b[31mred\\nforged: line\\u202eabc" in shown.stdout
+
+
+def test_piped_tables_are_tab_separated_with_whole_ids(server: FakeServer) -> None:
+    op = ok_json(mint(server, "models", "generate", "a long listing", "--wait", "--json"))
+    listed = mint(server, "models", "list", "--max", "50", env={"COLUMNS": "40"})
+    assert listed.returncode == EXIT_OK, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split("\t") == ["id", "name", "status", "stage", "created"]
+    assert op["resource"]["id"] in [row.split("\t")[0] for row in rows]
+
+
+def test_more_usage_errors(server: FakeServer) -> None:
+    for args in (("worlds", "list", "--max", "0"), ("models", "list", "--max", "-3"),
+                 ("--timeout", "nan", "account", "me"), ("--timeout", "inf", "account", "me"),
+                 ("--timeout", "-1", "account", "me"),
+                 ("operations", "wait", "op_x", "--timeout", "-5"),
+                 ("operations", "wait", "op_x", "--timeout", "nan")):  # fmt: skip
+        proc = mint(server, *args)
+        assert proc.returncode == EXIT_USAGE, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+
+def test_waiting_with_download_on_a_preview_says_why_nothing_was_downloaded(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    op = ok_json(mint(server, "worlds", "generate", "x", "--mode", "review", "--json"))
+    proc = mint(server, "operations", "wait", op["id"], "--download", str(tmp_path))
+    assert proc.returncode == EXIT_OK, proc.stderr
+    assert "preview_ready: nothing to download yet" in proc.stderr
+    assert list(tmp_path.iterdir()) == []

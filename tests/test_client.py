@@ -522,6 +522,40 @@ def test_a_repeated_cursor_is_an_error_not_a_loop(make_api: Callable[..., Api]) 
         api.each("models.list")
 
 
+def test_endless_empty_pages_with_new_cursors_are_an_error_not_a_loop(
+    make_api: Callable[..., Api],
+) -> None:
+    from mint_ext._core import MAX_EMPTY_PAGES
+
+    counter = iter(range(10_000))
+
+    def empty_page(request: httpx.Request) -> httpx.Response:
+        cursor = f"c{next(counter)}"
+        return json_response(
+            200, {"data": [], "pagination": {"nextCursor": cursor, "hasMore": True}}
+        )
+
+    rec = Recorder(empty_page)
+    api = make_api(rec)
+    with pytest.raises(MintError, match="empty pages in a row"):
+        api.each("models.list")
+    assert len(rec.requests) == MAX_EMPTY_PAGES + 1
+
+
+def test_empty_pages_between_full_ones_are_followed(make_api: Callable[..., Api]) -> None:
+    """Only a long run of empty pages is suspicious: a few in between are a normal listing."""
+    model = EXAMPLES["Model"]
+    answers = []
+    for i in range(3):
+        answers += [json_response(200, {"data": [], "pagination": {"nextCursor": f"e{i}{j}",
+                                                                   "hasMore": True}})
+                    for j in range(30)]  # fmt: skip
+        answers.append(json_response(200, {"data": [dict(model, id=f"model_{i}")],
+                                           "pagination": {"nextCursor": f"f{i}", "hasMore": i < 2}}))  # fmt: skip
+    api = make_api(Recorder(*answers))
+    assert [m.id for m in api.each("models.list")] == ["model_0", "model_1", "model_2"]
+
+
 # ------------------------------------------------------------------------------- secrets
 
 
