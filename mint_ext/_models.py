@@ -35,6 +35,14 @@ __all__ = [
 T = TypeVar("T")
 
 
+def _must_str(value: object, what: str, *, empty: bool = True) -> str:
+    """A field the API always sends as a string: anything else is a malformed response
+    (``TypeError`` here; ``ResponseValidationError`` for the caller)."""
+    if not isinstance(value, str) or (not empty and not value):
+        raise TypeError(f"{what} must be a {'' if empty else 'non-empty '}string, got {value!r}")
+    return str(value)
+
+
 def _str(value: object) -> str | None:
     """The value if it is a real string (generated unions may hand back raw JSON or UNSET)."""
     return str(value) if isinstance(value, str) else None
@@ -284,10 +292,15 @@ class Operation(_RawBacked):
         g = gen.Operation.from_dict(raw)
         resource = None
         if isinstance(g.resource, gen.OperationResource):
-            resource = ResourceRef(type=_str(g.resource.type_), id=g.resource.id)
+            resource = ResourceRef(
+                type=_str(g.resource.type_), id=_must_str(g.resource.id, "resource.id", empty=False)
+            )
         error = None
         if isinstance(g.error, gen.OperationError):
-            error = ErrorInfo(code=g.error.code, message=g.error.message)
+            error = ErrorInfo(
+                code=_must_str(g.error.code, "error.code"),
+                message=_must_str(g.error.message, "error.message"),
+            )
         billing = None
         if isinstance(g.billing, gen.Billing):
             b = g.billing
@@ -300,13 +313,13 @@ class Operation(_RawBacked):
                 resource=_str(b.resource),
                 cta_kind=_str(b.cta_kind),
             )
-        type_ = str(g.type_)
+        type_ = _must_str(g.type_, "type")
         kind = resource.type if resource and resource.type else type_.split("_", 1)[0]
         return cls(
-            id=g.id,
-            status=str(g.status),
+            id=_must_str(g.id, "id", empty=False),
+            status=_must_str(g.status, "status", empty=False),
             type=type_,
-            generation_mode=str(g.generation_mode),
+            generation_mode=_must_str(g.generation_mode, "generationMode"),
             generation_preset=_str(g.generation_preset),
             prompt=_str(g.prompt),
             generation_model=_str(g.generation_model),
@@ -421,7 +434,7 @@ def _resource_fields(
         raise TypeError(f"a {kind} is a JSON object, not {type(raw).__name__}")
     g = parser.from_dict(raw)
     fields = {
-        "id": g.id,
+        "id": _must_str(g.id, "id", empty=False),
         "name": _str(g.name),
         "status": _str(g.status),
         "asset_stage": _str(g.asset_stage),
@@ -450,8 +463,10 @@ class Account:
     def from_dict(cls, data: Mapping[str, Any]) -> Account:
         g = gen.Me.from_dict(dict(data))
         scopes = g.authentication.scopes
+        if not isinstance(scopes, Unset | list):
+            raise TypeError(f"authentication.scopes must be a list, got {scopes!r}")
         return cls(
-            user_id=g.owner.user_id,
+            user_id=_must_str(g.owner.user_id, "owner.userId", empty=False),
             email=_str(g.owner.email),
             scopes=tuple(s for s in scopes if isinstance(s, str))
             if not isinstance(scopes, Unset)

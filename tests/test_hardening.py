@@ -163,3 +163,28 @@ def test_tiers_differing_only_in_case_never_share_a_part_file() -> None:
     plan = plan_assets(WorldAssets(spz_urls={"100k": "https://c/a.spz", "100K": "https://c/b.spz"}))
     assert len({p.part_name.lower() for p in plan}) == 2
     assert len({p.name().lower() for p in plan}) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("operations.get", op_json(op_id=5)),  # type: ignore[arg-type]
+        ("operations.get", op_json(status=7)),
+        ("operations.get", op_json(status="")),
+        ("operations.get", op_json(status="failed", error={"code": 5, "message": "m"})),
+        ("account.me", {"authentication": {"scopes": "worlds:write"}, "owner": {"userId": "u"}}),
+        ("account.me", {"authentication": {}, "owner": {"userId": 42}}),
+    ],
+    ids=["op-id-int", "status-int", "status-empty", "error-code-int", "scopes-str", "user-int"],
+)
+def test_fields_of_the_wrong_type_are_a_malformed_response(mode: str, path: str, body: Any) -> None:
+    """A number where the API sends a string is not quietly turned into text (a status of 7
+    would count as still running and be polled until the deadline)."""
+    from mint_ext import ResponseValidationError
+
+    api = Api(mode, transport=httpx.MockTransport(lambda r: json_response(200, body)))
+    try:
+        with pytest.raises(ResponseValidationError):
+            api(path, *(["op_1"] if path == "operations.get" else []))
+    finally:
+        api.close()
