@@ -114,9 +114,12 @@ def _fingerprint(op: Operation) -> object:
     return (op.status, repr(raw.get("assets")), repr(raw.get("error")), repr(raw.get("billing")))
 
 
+MAX_BAD_BODIES = 3
+
+
 def _transient(exc: MintError) -> bool:
     """Worth another poll inside the deadline: no answer, 408/425/429, any 5xx, or a body that
-    did not parse (a proxy's HTML page on a 200)."""
+    did not parse (a proxy's HTML page on a 200) unless ``MAX_BAD_BODIES`` come in a row."""
     if isinstance(exc, APIConnectionError | RateLimitError | InternalServerError):
         return True
     if isinstance(exc, ResponseValidationError):
@@ -147,6 +150,7 @@ def wait_flow(
     deadline = None if timeout is None else started + timeout
     last: Operation | None = None
     last_error: MintError | None = None
+    bad_bodies = 0  # malformed answers in a row
     step = 0
     while True:
         if deadline is not None and clock.monotonic() >= deadline:
@@ -157,12 +161,16 @@ def wait_flow(
         except MintError as exc:
             if not _transient(exc):
                 raise
+            bad_bodies = bad_bodies + 1 if isinstance(exc, ResponseValidationError) else 0
+            if bad_bodies >= MAX_BAD_BODIES:  # not a glitch: the answer itself is wrong
+                raise
             last_error = exc
             if deadline is not None and clock.monotonic() >= deadline:
                 raise WaitTimeoutError(operation_id, last, timeout or 0.0) from exc
             hint = _hint_of(exc, clock.wall())
         else:
             last_error = None
+            bad_bodies = 0
             hint = parse_retry_after(response.headers.get("retry-after"), clock.wall())
             if last is None or _fingerprint(op) != _fingerprint(last):
                 if last is not None and op.status != last.status:

@@ -306,6 +306,27 @@ def test_retry_after_on_a_5xx_while_polling(
     assert api.time.sleeps[:2] == [1.0, 7.0]
 
 
+def test_one_malformed_answer_is_polled_again(make: Callable[..., tuple[Api, Script]]) -> None:
+    html = httpx.Response(200, content=b"<html>proxy</html>", headers={"Content-Type": "text/html"})
+    api, _ = make({"op_1": [(0, "running"), (1, html), (5, "succeeded")]}, max_retries=0)
+    assert api("operations.wait", "op_1").status == "succeeded"
+
+
+def test_an_answer_that_stays_malformed_ends_the_wait(
+    make: Callable[..., tuple[Api, Script]],
+) -> None:
+    """Three malformed answers in a row are not a glitch: the wait stops with the parse error
+    instead of polling until its deadline."""
+    from mint_ext import ResponseValidationError
+    from mint_ext._waiting import MAX_BAD_BODIES
+
+    api, script = make({"op_1": [(0, "running"), (2, {"status": 7})]})
+    with pytest.raises(ResponseValidationError, match="status"):
+        api("operations.wait", "op_1", timeout=3600)
+    assert sum(api.time.sleeps) < 60
+    assert len([r for r in script.requests if r[0] >= 2]) == MAX_BAD_BODIES
+
+
 # ------------------------------------------------------------------------------- deadline
 
 
