@@ -195,6 +195,13 @@ def _page_parser(item: Callable[[Any], T]) -> Callable[[Any], Page[T]]:
         if not isinstance(data, dict) or not isinstance(data.get("data"), list):
             raise TypeError("a list response is an object with a `data` array")
         pagination = gen.Pagination.from_dict(data["pagination"])
+        # A wrong type here would end (or loop) a listing silently: a malformed page instead.
+        if not isinstance(pagination.has_more, bool | Unset):
+            raise TypeError(f"pagination.hasMore must be a boolean, got {pagination.has_more!r}")
+        if not isinstance(pagination.next_cursor, str | Unset | None):
+            raise TypeError(
+                f"pagination.nextCursor must be a string or null, got {pagination.next_cursor!r}"
+            )
         return Page(
             items=[item(raw) for raw in data["data"]],
             next_cursor=_opt_str(pagination.next_cursor),

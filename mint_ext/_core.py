@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -59,6 +60,7 @@ def _is_header_safe(value: str) -> bool:
     return value.isascii() and all(32 <= ord(c) < 127 for c in value)
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 _SDK_HEADERS = {
     "authorization": "the API key is sent by the SDK: pass api_key= (or set MINT_API_KEY)",
     "idempotency-key": "the SDK sends a fresh Idempotency-Key with every POST",
@@ -69,8 +71,8 @@ def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     """Validate user-supplied default headers once, at client construction."""
     out: dict[str, str] = {}
     for name, value in (headers or {}).items():
-        if not (isinstance(name, str) and name.isascii() and name.strip() == name and name):
-            raise ConfigurationError(f"invalid header name {name!r}")
+        if not (isinstance(name, str) and _TOKEN.fullmatch(name)):
+            raise ConfigurationError(f"invalid header name {name!r} (an HTTP token: no spaces)")
         if name.lower() in _SDK_HEADERS:
             raise ConfigurationError(
                 f"default_headers may not set {name}: {_SDK_HEADERS[name.lower()]}"

@@ -22,6 +22,7 @@ stderr is not a terminal, progress is plain lines instead of live bars.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 import time
@@ -84,6 +85,27 @@ if _MISSING is None:
 
         def print(self, *objects: Any, **kwargs: Any) -> None:
             super().print(*(_text(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    class _Seconds(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
+        """A number of seconds, checked when the command line is parsed (before anything is
+        sent): NaN and negative values are usage errors; ``per_request`` also refuses 0 and inf."""
+
+        name = "seconds"
+
+        def __init__(self, *, per_request: bool) -> None:
+            self.per_request = per_request
+
+        def convert(self, value: Any, param: click.Parameter | None,
+                    ctx: click.Context | None) -> float:  # fmt: skip
+            try:
+                seconds = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number of seconds", param, ctx)
+            if self.per_request and not 0 < seconds < math.inf:
+                self.fail(f"{value!r}: a per-request timeout is a finite number > 0", param, ctx)
+            if not seconds >= 0:  # also NaN
+                self.fail(f"{value!r}: a timeout is a number of seconds >= 0", param, ctx)
+            return seconds
 
 
 class CliExit(Exception):
@@ -333,7 +355,8 @@ def build_app() -> Any:
                          help="API key (default: $MINT_API_KEY).")(f)  # fmt: skip
         f = click.option("--base-url", expose_value=False, callback=apply,
                          help="API base URL (default: $MINT_BASE_URL or https://api.mint.gg).")(f)  # fmt: skip
-        f = click.option("--timeout", type=float, expose_value=False, callback=apply,
+        f = click.option("--timeout", type=_Seconds(per_request=True), expose_value=False,
+                         callback=apply,
                          help=f"Per-request timeout in seconds (default {DEFAULT_TIMEOUT:g}).")(f)  # fmt: skip
         return f
 
@@ -350,7 +373,8 @@ def build_app() -> Any:
         """--wait / --wait-timeout / --download, for commands that start an operation."""
         f = click.option("--download", type=click.Path(file_okay=False),
                          help="Wait, then download the assets here.")(f)  # fmt: skip
-        f = click.option("--wait-timeout", type=float, default=DEFAULT_WAIT_TIMEOUT,
+        f = click.option("--wait-timeout", type=_Seconds(per_request=False),
+                         default=DEFAULT_WAIT_TIMEOUT,
                          show_default=True, help="Deadline of --wait in seconds.")(f)  # fmt: skip
         return click.option("--wait", "wait_", is_flag=True,
                             help="Wait until it stops (preview in review mode, or done).")(f)  # fmt: skip
@@ -359,8 +383,8 @@ def build_app() -> Any:
     @click.option("--json", "json_", is_flag=True, help="Machine-readable output on stdout.")
     @click.option("--api-key", envvar="MINT_API_KEY", help="API key (default: $MINT_API_KEY).")
     @click.option("--base-url", envvar="MINT_BASE_URL", help="API base URL.")
-    @click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True,
-                  help="Per-request timeout in seconds.")  # fmt: skip
+    @click.option("--timeout", type=_Seconds(per_request=True), default=DEFAULT_TIMEOUT,
+                  show_default=True, help="Per-request timeout in seconds.")  # fmt: skip
     @click.version_option(package_name="mint-sdk", prog_name="mint")
     @click.pass_context
     def app(ctx: click.Context, json_: bool, api_key: str | None, base_url: str | None,
@@ -493,7 +517,8 @@ def build_app() -> Any:
 
     @operations.command("wait")
     @click.argument("operation_id")
-    @click.option("--timeout", "wait_timeout", type=float, default=DEFAULT_WAIT_TIMEOUT,
+    @click.option("--timeout", "wait_timeout", type=_Seconds(per_request=False),
+                  default=DEFAULT_WAIT_TIMEOUT,
                   show_default=True, help="Give up waiting after this many seconds.")  # fmt: skip
     @click.option("--until", help="Comma-separated extra stop states, e.g. preview_ready.")
     @click.option("--download", type=click.Path(file_okay=False), help="Then download here.")

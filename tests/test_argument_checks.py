@@ -83,6 +83,13 @@ def test_default_headers_may_not_replace_what_the_sdk_sends(mode: str, name: str
         client(mode, default_headers={name: "x"})
 
 
+@pytest.mark.parametrize("name", ["X A", "X-A ", "", "X:A", "Ä"])
+def test_default_header_names_must_be_http_tokens(mode: str, name: str) -> None:
+    """Refused when the client is built, not by every later call after its retries."""
+    with pytest.raises(ConfigurationError, match="header name"):
+        client(mode, default_headers={name: "x"})
+
+
 def test_default_headers_given_twice_in_different_case_are_refused(mode: str) -> None:
     with pytest.raises(ConfigurationError, match="twice"):
         client(mode, default_headers={"X-Team": "a", "x-team": "b"})

@@ -295,10 +295,13 @@ def test_more_usage_errors(server: FakeServer) -> None:
                  ("--timeout", "nan", "account", "me"), ("--timeout", "inf", "account", "me"),
                  ("--timeout", "-1", "account", "me"),
                  ("operations", "wait", "op_x", "--timeout", "-5"),
-                 ("operations", "wait", "op_x", "--timeout", "nan")):  # fmt: skip
+                 ("operations", "wait", "op_x", "--timeout", "nan"),
+                 ("worlds", "generate", "x", "--wait", "--wait-timeout", "nan"),
+                 ("models", "generate", "x", "--wait", "--wait-timeout", "-1")):  # fmt: skip
         proc = mint(server, *args)
         assert proc.returncode == EXIT_USAGE, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
+        assert "started" not in proc.stderr  # refused before anything was sent
 
 
 def test_waiting_with_download_on_a_preview_says_why_nothing_was_downloaded(

@@ -542,6 +542,19 @@ def test_endless_empty_pages_with_new_cursors_are_an_error_not_a_loop(
     assert len(rec.requests) == MAX_EMPTY_PAGES + 1
 
 
+@pytest.mark.parametrize(
+    "pagination", [{"hasMore": "yes", "nextCursor": "c1"}, {"hasMore": True, "nextCursor": 5}]
+)
+def test_pagination_fields_of_the_wrong_type_are_a_malformed_page(
+    make_api: Callable[..., Api], pagination: dict[str, Any]
+) -> None:
+    """``"hasMore": "yes"`` used to end the listing silently after one page."""
+    model = EXAMPLES["Model"]
+    api = make_api(Recorder(json_response(200, {"data": [model], "pagination": pagination})))
+    with pytest.raises(ResponseValidationError, match="pagination"):
+        api.each("models.list")
+
+
 def test_empty_pages_between_full_ones_are_followed(make_api: Callable[..., Api]) -> None:
     """Only a long run of empty pages is suspicious: a few in between are a normal listing."""
     model = EXAMPLES["Model"]
