@@ -252,7 +252,9 @@ class Operations:
         """Wait on many operations; yield a :class:`WaitResult` as each one stops.
 
         At most ``max_concurrency`` requests are in flight and at most ``max_rate`` requests per
-        second are sent across all operations. One failure never hides the others.
+        second are sent across all operations. One failure never hides the others. To stop
+        early, close the iterator (``close()``, or ``aclose()`` for ``AsyncMint``): polling stops
+        at once. A ``break`` alone leaves it polling until the iterator is garbage-collected.
 
         Example:
             >>> for r in mint.operations.as_completed(ops, timeout=1800):  # doctest: +SKIP
