@@ -185,13 +185,18 @@ class Core:
     ) -> Flow[None]:
         """Emit pages, following ``nextCursor`` until the last page.
 
-        A server that loops is stopped with a ``MintError``: a cursor seen before, or more than
-        ``MAX_EMPTY_PAGES`` empty pages in a row that each promise more.
+        A server that loops is stopped with a ``MintError``: a cursor seen before, the same page
+        twice in a row, or more than ``MAX_EMPTY_PAGES`` empty pages in a row that promise more.
         """
         seen: set[str] = set()
         empty = 0
+        previous: tuple[object, ...] = ()
         while True:
             page = yield from self.call(kwargs_for(cursor), parse)
+            ids = tuple(getattr(item, "id", None) for item in page.items)
+            if ids and ids == previous:  # the same page again under a new cursor
+                raise MintError("the API sent the same page twice under different cursors")
+            previous = ids
             yield Emit(page)
             if not page.has_more or not page.next_cursor:
                 return None

@@ -555,6 +555,23 @@ def test_pagination_fields_of_the_wrong_type_are_a_malformed_page(
         api.each("models.list")
 
 
+def test_the_same_page_under_a_new_cursor_is_an_error_not_a_loop(
+    make_api: Callable[..., Api],
+) -> None:
+    model = EXAMPLES["Model"]
+    counter = iter(range(10_000))
+
+    def same_page(request: httpx.Request) -> httpx.Response:
+        pagination = {"nextCursor": f"c{next(counter)}", "hasMore": True}
+        return json_response(200, {"data": [model], "pagination": pagination})
+
+    rec = Recorder(same_page)
+    api = make_api(rec)
+    with pytest.raises(MintError, match="same page twice"):
+        api.each("models.list")
+    assert len(rec.requests) == 2
+
+
 def test_empty_pages_between_full_ones_are_followed(make_api: Callable[..., Api]) -> None:
     """Only a long run of empty pages is suspicious: a few in between are a normal listing."""
     model = EXAMPLES["Model"]
