@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from math import inf
 from types import TracebackType
 from typing import Self, TypeVar, Unpack
 
@@ -23,7 +22,7 @@ from ._core import (
 from ._errors import ConfigurationError
 from ._flow import Flow, iterate_async, iterate_sync, run_async, run_sync
 from ._models import Account, Model, Operation, Page, Usage, World
-from ._retry import Clock, RetryPolicy
+from ._retry import Clock, RetryPolicy, is_seconds
 
 __all__ = ["AsyncMint", "AsyncPager", "Mint", "Pager"]
 
@@ -39,9 +38,7 @@ def _core(
     clock: Clock | None,
     headers: Mapping[str, str] | None,
 ) -> Core:
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < inf
-    ):
+    if timeout is not None and not is_seconds(timeout, positive=True):
         raise ConfigurationError(
             f"timeout must be a positive number of seconds (per request) or None, got {timeout!r}"
         )

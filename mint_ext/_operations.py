@@ -19,6 +19,7 @@ from ._core import Core, InvalidArgumentError, object_id
 from ._errors import MintError
 from ._flow import AsyncSend, Flow, iterate_async, iterate_sync, on_emit, run_async
 from ._models import Operation
+from ._retry import is_seconds
 from ._waiting import (
     DEFAULT_WAIT_TIMEOUT,
     PollPolicy,
@@ -134,9 +135,7 @@ async def _as_completed(
 
 def _check_timeout(timeout: float | None) -> None:
     """A wait's ``timeout``: seconds >= 0, or None for no deadline (0 gives up at once)."""
-    if timeout is not None and not (
-        isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout >= 0
-    ):
+    if timeout is not None and not is_seconds(timeout, finite=False):
         raise InvalidArgumentError(
             f"timeout must be a number of seconds >= 0 or None, got {timeout!r}"
         )

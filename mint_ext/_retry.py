@@ -30,9 +30,19 @@ logger = logging.getLogger("mint_ext")
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
 
+def is_seconds(value: object, *, positive: bool = False, finite: bool = True) -> bool:
+    """The one rule for durations: a real number (not a bool, not NaN), >= 0 (> 0 when
+    ``positive``), finite unless ``finite=False``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return False
+    if finite and math.isinf(value):
+        return False
+    return value > 0 if positive else value >= 0
+
+
 def seconds(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """attrs validator: a finite number of seconds, zero or more (else ConfigurationError)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+    if not is_seconds(value):
         raise ConfigurationError(
             f"{type(instance).__name__}.{attribute.name} must be a finite number of seconds "
             f">= 0, got {value!r}"

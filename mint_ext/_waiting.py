@@ -28,7 +28,7 @@ from ._errors import (
 )
 from ._flow import Emit, Flow, Sleep
 from ._models import Operation
-from ._retry import parse_retry_after, seconds
+from ._retry import is_seconds, parse_retry_after, seconds
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "PollPolicy", "TokenBucket", "stop_decision", "wait_flow"]
 
@@ -37,7 +37,7 @@ DEFAULT_WAIT_TIMEOUT = 1800.0
 
 
 def _fraction(instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+    if not (is_seconds(value) and value <= 1):  # type: ignore[operator]
         raise ConfigurationError(f"PollPolicy.{attribute.name} must be within 0..1, got {value!r}")
 
 
@@ -129,8 +129,6 @@ def _transient(exc: MintError) -> bool:
 
 def _hint_of(exc: MintError, now: float) -> float | None:
     """The server's Retry-After on an error response (429, 503, ...), in seconds."""
-    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        return exc.retry_after
     if isinstance(exc, APIStatusError):
         return parse_retry_after(exc.response.headers.get("retry-after"), now)
     return None

@@ -22,7 +22,6 @@ stderr is not a terminal, progress is plain lines instead of live bars.
 from __future__ import annotations
 
 import json
-import math
 import re
 import sys
 import time
@@ -44,6 +43,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._models import Account, Model, Operation, Usage, World
+from ._retry import is_seconds
 from ._waiting import DEFAULT_WAIT_TIMEOUT
 
 __all__ = ["EXIT_API", "EXIT_DOWNLOAD", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_OPERATION",
@@ -101,9 +101,9 @@ if _MISSING is None:
                 seconds = float(value)
             except (TypeError, ValueError):
                 self.fail(f"{value!r} is not a number of seconds", param, ctx)
-            if self.per_request and not 0 < seconds < math.inf:
+            if self.per_request and not is_seconds(seconds, positive=True):
                 self.fail(f"{value!r}: a per-request timeout is a finite number > 0", param, ctx)
-            if not seconds >= 0:  # also NaN
+            if not is_seconds(seconds, finite=False):
                 self.fail(f"{value!r}: a timeout is a number of seconds >= 0", param, ctx)
             return seconds
 
