@@ -141,6 +141,7 @@ class Worlds:
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> Pager[World]:
         """Every world of this API project, newest first, following cursors lazily."""
         core = self._c._core
+        calls._limit(limit)  # checked at the call, not at the first page
         return Pager(self._c, lambda: calls.list_worlds_pages(core, limit, cursor))
 
     def list_page(self, *, limit: int | None = None, cursor: str | None = None) -> Page[World]:
@@ -181,6 +182,7 @@ class Models:
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> Pager[Model]:
         core = self._c._core
+        calls._limit(limit)  # checked at the call, not at the first page
         return Pager(self._c, lambda: calls.list_models_pages(core, limit, cursor))
 
     def list_page(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Model]:
@@ -301,6 +303,7 @@ class AsyncWorlds:
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> AsyncPager[World]:
         """Example: ``async for world in mint.worlds.list(): ...``."""
         core = self._c._core
+        calls._limit(limit)  # checked at the call, not at the first page
         return AsyncPager(self._c, lambda: calls.list_worlds_pages(core, limit, cursor))
 
     async def list_page(
@@ -334,6 +337,7 @@ class AsyncModels:
 
     def list(self, *, limit: int | None = None, cursor: str | None = None) -> AsyncPager[Model]:
         core = self._c._core
+        calls._limit(limit)  # checked at the call, not at the first page
         return AsyncPager(self._c, lambda: calls.list_models_pages(core, limit, cursor))
 
     async def list_page(

@@ -259,7 +259,12 @@ class Operations:
             >>> for r in mint.operations.as_completed(ops, timeout=1800):  # doctest: +SKIP
             ...     print(r.operation_id, "ok" if r.ok else r.error)
         """
-        ids = _check_many(operations, max_concurrency, max_rate, timeout)
+        ids = _check_many(operations, max_concurrency, max_rate, timeout)  # at the call
+        return self._as_completed(ids, timeout, until, poll, max_concurrency, max_rate)
+
+    def _as_completed(self, ids: list[str], timeout: float | None, until: Until,
+                      poll: PollPolicy | None, max_concurrency: int,
+                      max_rate: float) -> Iterator[WaitResult]:  # fmt: skip
         http = self._c._http
         mono = self._c._core.clock.monotonic
         out: queue.Queue[WaitResult | BaseException | None] = queue.Queue()

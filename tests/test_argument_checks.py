@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from typing import Any
@@ -113,30 +112,81 @@ def test_a_default_header_replaces_the_sdks_own_whatever_its_case(mode: str) -> 
     assert len(headers.get_list("authorization")) == 1
 
 
+def _refusing_api(mode: str) -> tuple[Api, list[httpx.Request]]:
+    """An Api whose every request is recorded (and answered 500): a check must send none."""
+    requests: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(500)
+
+    return Api(mode, transport=httpx.MockTransport(answer)), requests
+
+
+def _call_only(api: Api, path: str, *args: Any, **kwargs: Any) -> Any:
+    """Call the method at ``path`` and return what it returns, without iterating or awaiting it."""
+    target: Any = api.client
+    for part in path.split("."):
+        target = getattr(target, part)
+    return target(*args, **kwargs)
+
+
+# Methods that return an iterator (sync) or an async iterator (async). A check made only when
+# the first item is asked for would pass a test that iterates, so these tests never iterate: the
+# call itself must raise, before anything is sent.
+LAZY_RESULTS = [
+    ("operations.poll", ("op_1",), {"timeout": -1}),
+    ("operations.poll", ("op_1",), {"timeout": math.nan}),
+    ("operations.poll", ("op_1",), {"timeout": "10"}),
+    ("operations.as_completed", (["op_1"],), {"timeout": -1}),
+    ("operations.as_completed", (["op_1"],), {"timeout": "10"}),
+    ("operations.as_completed", ("op_1",), {}),
+    ("operations.as_completed", (b"op_1",), {}),
+    ("operations.as_completed", (5,), {}),
+    ("operations.as_completed", (["op_1"],), {"max_concurrency": 0}),
+    ("operations.as_completed", (["op_1"],), {"max_rate": -1}),
+    ("worlds.list", (), {"limit": 0}),
+    ("worlds.list", (), {"limit": 101}),
+    ("models.list", (), {"limit": 0}),
+]
+
+
+@pytest.mark.parametrize(("path", "args", "kwargs"), LAZY_RESULTS)
+def test_iterators_check_their_arguments_at_the_call(
+    mode: str, path: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """Raised where the mistake is written, not later at the first ``next``/``async for``."""
+    api, requests = _refusing_api(mode)
+    try:
+        with pytest.raises(InvalidArgumentError):
+            _call_only(api, path, *args, **kwargs)
+    finally:
+        api.close()
+    assert requests == []
+
+
 @pytest.mark.parametrize("timeout", [-1, math.nan, "10"])
 def test_a_wait_timeout_must_be_seconds(mode: str, timeout: Any) -> None:
-    api = Api(mode, transport=httpx.MockTransport(lambda r: httpx.Response(500)))
+    api, requests = _refusing_api(mode)
     try:
         with pytest.raises(InvalidArgumentError, match="timeout"):
             api("operations.wait", "op_1", timeout=timeout)
         with pytest.raises(InvalidArgumentError, match="timeout"):
-            api.each("operations.as_completed", ["op_1"], timeout=timeout)
+            api("operations.wait_many", ["op_1"], timeout=timeout)
     finally:
         api.close()
+    assert requests == []
 
 
 @pytest.mark.parametrize("operations", ["op_1", b"op_1", 5])
 def test_waiting_on_many_needs_a_collection_of_operations(mode: str, operations: Any) -> None:
     """A bare id is not polled character by character."""
-    requests: list[httpx.Request] = []
-    api = Api(
-        mode, transport=httpx.MockTransport(lambda r: requests.append(r) or httpx.Response(500))
-    )  # type: ignore[func-returns-value]
+    api, requests = _refusing_api(mode)
     try:
         with pytest.raises(InvalidArgumentError, match="several operations"):
             api("operations.wait_many", operations)
         with pytest.raises(InvalidArgumentError, match="several operations"):
-            api.each("operations.as_completed", operations)
+            _call_only(api, "operations.as_completed", operations)
     finally:
         api.close()
     assert requests == []
@@ -160,14 +210,3 @@ def test_a_deeply_nested_manifest_or_part_record_counts_as_absent() -> None:
     assert PartInfo.from_json(DEEP) is None
     assert load_manifest(json.dumps({"files": {"glb": {"name": "a", "url": "u", "size": 1e999,
                                                        "sha256": "x"}}}).encode()) == {}  # fmt: skip
-
-
-def test_async_wait_checks_arguments_before_anything_is_awaited() -> None:
-    async def main() -> None:
-        async with AsyncMint(api_key="k", base_url="http://mint.test") as mint:
-            with pytest.raises(InvalidArgumentError):
-                mint.operations.as_completed("op_1")  # raised at the call, not at iteration
-            with pytest.raises(InvalidArgumentError):
-                mint.operations.poll("op_1", timeout=-1)
-
-    asyncio.run(main())
