@@ -774,6 +774,13 @@ class DownloadProgress:
     ``bytes_total``/``total_bytes`` are None/partial while sizes are still unknown (a file's size
     is known once its answer arrives). ``done`` is True on the last event of a file.
 
+    ``status`` says what the event is about: ``"planned"`` (one per file before any request,
+    ``bytes_total`` the size known so far from the API or an earlier run, else None),
+    ``"checking"`` (a HEAD confirms a file already complete on disk), ``"resuming"`` (re-reading
+    a partial file before continuing from ``bytes_done``), ``"downloading"``, and on the last
+    event (``done``) ``"downloaded"``, ``"skipped"`` or ``"failed"``. ``slot`` names the file
+    within the download (stable even when the final name is only known from the answer).
+
     Example:
         >>> def show(e: DownloadProgress) -> None:
         ...     print(f"{e.path.name}: {e.bytes_done}/{e.bytes_total}  total {e.total_done}")
@@ -787,6 +794,8 @@ class DownloadProgress:
     total_done: int
     total_bytes: int
     done: bool = False
+    status: str = "downloading"
+    slot: str = ""
 
 
 @attrs.define
@@ -797,7 +806,14 @@ class ProgressTotals:
     totals: dict[str, int] = attrs.field(factory=dict)
 
     def update(
-        self, slot: str, kind: str, path: Path, done: int, total: int | None, finished: bool
+        self,
+        slot: str,
+        kind: str,
+        path: Path,
+        done: int,
+        total: int | None,
+        finished: bool,
+        status: str = "downloading",
     ) -> DownloadProgress:
         self.done[slot] = done
         if total is not None:
@@ -812,7 +828,25 @@ class ProgressTotals:
             total_done=sum(self.done.values()),
             total_bytes=sum(self.totals.values()),
             done=finished,
+            status=status,
+            slot=slot,
         )
+
+
+def known_size(planned: PlannedAsset, assets: WorldAssets | ModelAssets,
+               entry: ManifestEntry | None) -> int | None:  # fmt: skip
+    """A file's size before any request: the text's length, the size an earlier complete
+    download recorded for the same URL, or a size the API states (``glbSizeBytes``...)."""
+    if planned.text is not None:
+        return len(planned.text.encode("utf-8"))
+    if entry is not None and planned.url and entry.url == url_without_query(planned.url):
+        return entry.size
+    if isinstance(assets, ModelAssets):
+        if planned.slot == "glb":
+            return assets.glb_size_bytes
+        if planned.slot == "optimized_glb":
+            return assets.optimized_glb_size_bytes
+    return None
 
 
 def hash_of(chunks: Iterable[bytes]) -> str:

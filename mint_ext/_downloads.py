@@ -232,7 +232,8 @@ class Job:
     overwrite: bool
     policy: RetryPolicy
     clock: Clock
-    progress: Callable[[dc.PlannedAsset, Path, int, int | None, bool], None]
+    #: (planned, path, bytes done, bytes total, last event of the file, status)
+    progress: Callable[[dc.PlannedAsset, Path, int, int | None, bool, str], None]
 
 
 def _request(method: str, url: str, headers: dict[str, str] | None = None) -> httpx.Request:
@@ -404,7 +405,7 @@ def caption_result(job: Job) -> AssetReport:
     else:
         atomic_write(job.folder, final.name, data)
         status = "downloaded"
-    job.progress(p, final, len(data), len(data), True)
+    job.progress(p, final, len(data), len(data), True, status)
     return AssetReport(p.kind, p.slot, None, final, status, len(data), digest)
 
 
@@ -425,6 +426,7 @@ def file_flow(job: Job) -> FileFlow:
 
     def failed(error: MintError, path: Path | None = None) -> AssetReport:
         where = path or dc.confined(folder, entry.name if entry else p.name())
+        job.progress(p, where, 0, None, True, "failed")
         return AssetReport(p.kind, p.slot, dc.url_without_query(url), where, "failed",
                            error=error, resumed_from=resumed_from)  # fmt: skip
 
@@ -432,6 +434,7 @@ def file_flow(job: Job) -> FileFlow:
     if entry is not None:
         existing = dc.confined(folder, dc.safe_component(entry.name))
         if dc.skip_candidate(entry, url, _lsize(existing), job.overwrite):
+            job.progress(p, existing, 0, entry.size, False, "checking")
             while True:
                 response, decision = yield from _open_flow(job, "HEAD", url, 0, None)
                 if isinstance(decision, dc.RefreshUrl) and not refreshed:
@@ -451,7 +454,7 @@ def file_flow(job: Job) -> FileFlow:
                 and isinstance(decision, dc.Accept)
                 and dc.head_confirms(entry, response.headers)
             ):
-                job.progress(p, existing, entry.size, entry.size, True)
+                job.progress(p, existing, entry.size, entry.size, True, "skipped")
                 return AssetReport(p.kind, p.slot, dc.url_without_query(url), existing,
                                    "skipped", entry.size, entry.sha256)  # fmt: skip
             attempts = dc.Attempts(job.policy)
@@ -506,6 +509,8 @@ def file_flow(job: Job) -> FileFlow:
             yield Close(response)
             return failed(UnsafePathError(f"{final} is a symlink; refusing to replace it"), final)
         start = decision.offset
+        if start:  # re-reading the kept part to hash it can take seconds: say so
+            job.progress(p, final, start, decision.total, False, "resuming")
         prefix_hash = (
             (yield Offload(functools.partial(_hash_prefix, part, start))) if start else None
         )
@@ -545,7 +550,7 @@ def file_flow(job: Job) -> FileFlow:
                     written += len(chunk)
                     if written - reported >= dc.CHUNK_SIZE:
                         reported = written
-                        job.progress(p, final, written, decision.total, False)
+                        job.progress(p, final, written, decision.total, False, "downloading")
                     # No kick once the body is complete: the fsync before the rename follows.
                     if (
                         writeback is not None
@@ -594,7 +599,7 @@ def file_flow(job: Job) -> FileFlow:
         job.manifest.record(
             p.slot, dc.ManifestEntry(final.name, clean, decision.etag, written, digest)
         )
-        job.progress(p, final, written, written, True)
+        job.progress(p, final, written, written, True, "downloaded")
         return AssetReport(p.kind, p.slot, clean, final, "downloaded", written, digest,
                            resumed_from)  # fmt: skip
 
@@ -882,15 +887,31 @@ class _Settings:
         self._lock = threading.Lock()
         self.core = core
         self.overwrite = overwrite
+        self.announce()
 
     def on_progress(
-        self, p: dc.PlannedAsset, path: Path, done: int, total: int | None, finished: bool
+        self,
+        p: dc.PlannedAsset,
+        path: Path,
+        done: int,
+        total: int | None,
+        finished: bool,
+        status: str = "downloading",
     ) -> None:
         if self.sink is None:
             return
         with self._lock:
-            event = self._totals.update(p.slot, p.kind, path, done, total, finished)
+            event = self._totals.update(p.slot, p.kind, path, done, total, finished, status)
             self.sink(event)
+
+    def announce(self) -> None:
+        """One ``planned`` event per file before any request, so a total knows every file."""
+        for p in self.plan:
+            entry = self.manifest.entries.get(p.slot)
+            size = dc.known_size(p, self.resolved.assets, entry)
+            same = entry is not None and p.url and entry.url == dc.url_without_query(p.url)
+            name = entry.name if same and entry is not None else p.name()
+            self.on_progress(p, self.folder / dc.safe_component(name), 0, size, False, "planned")
 
     def job(self, planned: dc.PlannedAsset) -> Job:
         return Job(planned, self.folder, self.manifest, self.overwrite, self.core.retry,
