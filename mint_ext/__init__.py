@@ -31,6 +31,7 @@ from ._errors import BillingRequiredError as BillingRequiredError
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import ConflictError as ConflictError
 from ._errors import DownloadError as DownloadError
+from ._errors import DownloadInProgressError as DownloadInProgressError
 from ._errors import IdempotencyConflictError as IdempotencyConflictError
 from ._errors import InsufficientCreditsError as InsufficientCreditsError
 from ._errors import InternalServerError as InternalServerError
@@ -79,6 +80,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DownloadError",
+    "DownloadInProgressError",
     "DownloadProgress",
     "DownloadReport",
     "ErrorInfo",

@@ -203,6 +203,11 @@ class PlannedAsset:
     def sidecar_name(self) -> str:
         return f".{self.slot}.part.json"
 
+    @property
+    def lock_name(self) -> str:
+        """The inter-process lock every writer of this file holds (kept on disk, empty)."""
+        return f".{self.slot}.lock"
+
 
 def _kind_of_field(field: str) -> str:
     """``fbxUrl`` -> ``fbx``; ``someOtherUrl`` -> ``some_other``."""

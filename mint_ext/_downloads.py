@@ -32,15 +32,17 @@ import hashlib
 import http.cookiejar
 import os
 import queue
+import secrets
 import sys
 import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
+import filelock
 import httpx
 
 from . import _calls as calls
@@ -54,10 +56,16 @@ from ._download_core import (
     UnsafePathError,
     UnsafeRedirectError,
 )
-from ._errors import AssetVerificationError, ConfigurationError, DownloadError, MintError
+from ._errors import (
+    AssetVerificationError,
+    ConfigurationError,
+    DownloadError,
+    DownloadInProgressError,
+    MintError,
+)
 from ._flow import Flow, Send, Sleep
 from ._models import Model, ModelAssets, Operation, World, WorldAssets
-from ._retry import Clock, RetryPolicy, to_error
+from ._retry import Clock, RetryPolicy, is_seconds, to_error
 
 if TYPE_CHECKING:
     from ._client import AsyncMint, Mint
@@ -74,6 +82,9 @@ __all__ = [
 
 Source = Operation | World | Model | str
 ProgressArg = Callable[[DownloadProgress], object] | Literal["bar"] | bool | None
+IfBusy = Literal["wait", "raise"]
+Verify = Literal["size", "sha256"]
+T = TypeVar("T")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 _HAS_FDATASYNC = hasattr(os, "fdatasync")  # not on Windows or macOS: only the final fsync
@@ -170,20 +181,44 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def atomic_write(folder: Path, name: str, data: bytes) -> None:
-    """Write ``folder/name`` through a temp file, fsync and ``os.replace``."""
+    """Write ``folder/name`` through a temp file, fsync and ``os.replace``.
+
+    The temp name is unique per writer (``O_EXCL``, random suffix): two writers of one file
+    (threads or processes) never share or delete each other's temp file; the last rename wins.
+    """
     final = dc.confined(folder, name)
     if final.is_symlink():
         raise UnsafePathError(f"{final} is a symlink; refusing to replace it")
-    tmp = dc.confined(folder, f".{name}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
+    tmp = dc.confined(folder, f".{name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, final)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        _remove(tmp)
+        raise
     _fsync_dir(folder)
+
+
+def file_lock(path: Path) -> filelock.FileLock:
+    """An inter-process lock on ``path`` (``flock``/``LockFileEx`` through ``filelock``).
+
+    ``thread_local=False``: the async driver takes it in a worker thread and may release it on
+    the event loop's thread. The lock file itself stays (removing it would race a waiter).
+    """
+    return filelock.FileLock(str(path), thread_local=False)
+
+
+def try_lock(lock: filelock.FileLock) -> bool:
+    """Take ``lock`` if it is free right now (never waits)."""
+    try:
+        lock.acquire(blocking=False)
+    except filelock.Timeout:
+        return False
+    return True
 
 
 def _remove(*paths: Path) -> None:
@@ -206,17 +241,33 @@ def prepare_folder(out: str | os.PathLike[str], resource_id: str) -> Path:
 
 
 class Manifest:
-    """The folder's ``.mint-download.json``, updated atomically after each complete file."""
+    """The folder's ``.mint-download.json``, updated atomically after each complete file.
+
+    Every update re-reads the file and merges one entry into it under an inter-process lock
+    (``.mint-download.json.lock``), so concurrent downloaders into one folder (threads, tasks,
+    processes) never lose each other's entries.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.entries = dc.load_manifest(_read_small(dc.confined(folder, dc.MANIFEST_NAME), 1 << 24))
+        self.entries = self.read()  # as found at the start (for progress announcements)
         self._lock = threading.Lock()
 
+    def read(self) -> dict[str, dc.ManifestEntry]:
+        """The entries on disk now."""
+        return dc.load_manifest(_read_small(dc.confined(self.folder, dc.MANIFEST_NAME), 1 << 24))
+
+    def entry(self, slot: str) -> dc.ManifestEntry | None:
+        """The entry on disk now for ``slot``."""
+        return self.read().get(slot)
+
     def record(self, slot: str, entry: dc.ManifestEntry) -> None:
-        with self._lock:
-            self.entries[slot] = entry
-            atomic_write(self.folder, dc.MANIFEST_NAME, dc.dump_manifest(self.entries))
+        """Merge ``slot``'s entry into the manifest on disk (blocking on the lock)."""
+        with self._lock, file_lock(dc.confined(self.folder, dc.MANIFEST_NAME + ".lock")):
+            entries = self.read()
+            entries[slot] = entry
+            atomic_write(self.folder, dc.MANIFEST_NAME, dc.dump_manifest(entries))
+            self.entries = entries
 
 
 # ---------------------------------------------------------------------------------- the flow
@@ -234,6 +285,11 @@ class Job:
     clock: Clock
     #: (planned, path, bytes done, bytes total, last event of the file, status)
     progress: Callable[[dc.PlannedAsset, Path, int, int | None, bool, str], None]
+    #: Another writer holds the file's lock: wait for it (up to ``lock_timeout`` s) or raise.
+    if_busy: IfBusy = "wait"
+    lock_timeout: float | None = 300.0
+    #: How a file found complete is checked against the manifest (None: sha256 when recorded).
+    verify: Verify | None = None
 
 
 def _request(method: str, url: str, headers: dict[str, str] | None = None) -> httpx.Request:
@@ -409,16 +465,56 @@ def caption_result(job: Job) -> AssetReport:
     return AssetReport(p.kind, p.slot, None, final, status, len(data), digest)
 
 
+def _lock_flow(job: Job, lock: filelock.FileLock) -> Generator[FileAction, Any, MintError | None]:
+    """Take the file's lock: at once, or (``if_busy="wait"``) polling until ``lock_timeout``.
+
+    Polls without blocking (a worker thread never sits in a lock a cancelled task would then
+    own); the waits are the client's sleep, so Ctrl-C and fake clocks work as for retries.
+    """
+    deadline: float | None = None
+    delay = 0.02
+    while True:
+        if (yield Offload(functools.partial(try_lock, lock))):
+            return None
+        now = job.clock.monotonic()
+        if deadline is None:
+            deadline = now + (job.lock_timeout if job.lock_timeout is not None else float("inf"))
+        if job.if_busy == "raise" or now >= deadline:
+            waited = "" if job.if_busy == "raise" else f" for {job.lock_timeout:g}s"
+            return DownloadInProgressError(
+                f"{job.planned.kind}: another download of this file is running"
+                f"{waited} (lock {lock.lock_file})",
+                path=Path(lock.lock_file),
+            )
+        yield Sleep(min(delay, deadline - now))
+        delay = min(delay * 2, 0.5)
+
+
 def file_flow(job: Job) -> FileFlow:
-    """Download one asset: skip, resume, retry, refresh, verify, move into place."""
+    """Download one asset under its file lock: skip, resume, retry, refresh, verify, publish."""
     p = job.planned
     if p.url is None:
         return caption_result(job)
-    url = p.url
+    lock = file_lock(dc.confined(job.folder, p.lock_name))
+    busy = yield from _lock_flow(job, lock)
+    if busy is not None:
+        where = dc.confined(job.folder, p.name())
+        job.progress(p, where, 0, None, True, "failed")
+        return AssetReport(p.kind, p.slot, dc.url_without_query(p.url), where, "failed",
+                           error=busy)  # fmt: skip
+    try:
+        return (yield from _locked_file_flow(job, p.url))
+    finally:
+        lock.release()
+
+
+def _locked_file_flow(job: Job, url: str) -> FileFlow:
+    p = job.planned
     folder = job.folder
     part = dc.confined(folder, p.part_name)
     sidecar = dc.confined(folder, p.sidecar_name)
-    entry = job.manifest.entries.get(p.slot)
+    # Read under the lock: a writer that held it before may have just completed this file.
+    entry: dc.ManifestEntry | None = yield Offload(functools.partial(job.manifest.entry, p.slot))
     refreshed = False
     attempts = dc.Attempts(job.policy)
     restarts = 0
@@ -516,9 +612,8 @@ def file_flow(job: Job) -> FileFlow:
         )
         resumed_from = start
         clean = dc.url_without_query(url)
-        atomic_write(
-            folder, sidecar.name, dc.PartInfo(clean, decision.etag, decision.total).to_json()
-        )
+        sidecar_data = dc.PartInfo(clean, decision.etag, decision.total).to_json()
+        yield Offload(functools.partial(atomic_write, folder, sidecar.name, sidecar_data))
         fd = os.open(part, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY, 0o644)
         written = reported = start
         broken: MintError | None = None
@@ -596,9 +691,8 @@ def file_flow(job: Job) -> FileFlow:
         _remove(sidecar)
         yield Offload(functools.partial(_fsync_dir, folder))
         digest = hasher.hexdigest()
-        job.manifest.record(
-            p.slot, dc.ManifestEntry(final.name, clean, decision.etag, written, digest)
-        )
+        recorded = dc.ManifestEntry(final.name, clean, decision.etag, written, digest)
+        yield Offload(functools.partial(job.manifest.record, p.slot, recorded))
         job.progress(p, final, written, written, True, "downloaded")
         return AssetReport(p.kind, p.slot, clean, final, "downloaded", written, digest,
                            resumed_from)  # fmt: skip
@@ -657,6 +751,24 @@ async def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
         return
     for i in range(0, len(body), dc.CHUNK_SIZE):
         yield body[i : i + dc.CHUNK_SIZE]
+
+
+async def in_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` in a worker thread; a cancellation waits for it to end before it goes on.
+
+    The flow's cleanup (closing a file, releasing a lock) must not run while the thread still
+    uses that file or is taking that lock.
+    """
+    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what goes on
+        raise
 
 
 class _Stopped(BaseException):
@@ -765,7 +877,7 @@ async def drive_async(
                 elif isinstance(action, Sleep):
                     await sleep(action.seconds)
                 elif isinstance(action, Offload):
-                    outcome = await asyncio.to_thread(action.fn)
+                    outcome = await in_thread(action.fn)
                 else:
                     outcome = await refresh(action.slot)
             except httpx.HTTPError as exc:
@@ -870,9 +982,24 @@ class _Settings:
         max_concurrency: int,
         progress: ProgressArg,
         core: Core,
+        *,
+        if_busy: IfBusy = "wait",
+        lock_timeout: float | None = 300.0,
+        verify: Verify | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise InvalidArgumentError("max_concurrency must be at least 1")
+        if if_busy not in ("wait", "raise"):
+            raise InvalidArgumentError(f"if_busy must be 'wait' or 'raise', not {if_busy!r}")
+        if lock_timeout is not None and not is_seconds(lock_timeout):
+            raise InvalidArgumentError(
+                f"lock_timeout must be a finite number of seconds >= 0 or None, not {lock_timeout!r}"
+            )
+        if verify not in (None, "size", "sha256"):
+            raise InvalidArgumentError(f"verify must be 'size', 'sha256' or None, not {verify!r}")
+        self.if_busy: IfBusy = if_busy
+        self.lock_timeout = lock_timeout
+        self.verify: Verify | None = verify
         self.include = (
             list(include) if include is not None and not isinstance(include, str) else include
         )
@@ -915,7 +1042,8 @@ class _Settings:
 
     def job(self, planned: dc.PlannedAsset) -> Job:
         return Job(planned, self.folder, self.manifest, self.overwrite, self.core.retry,
-                   self.core.clock, self.on_progress)  # fmt: skip
+                   self.core.clock, self.on_progress, self.if_busy, self.lock_timeout,
+                   self.verify)  # fmt: skip
 
     def report(self, results: list[AssetReport]) -> DownloadReport:
         report = DownloadReport(self.resolved.resource_id, self.folder, tuple(results))
@@ -929,6 +1057,10 @@ class _Settings:
 
 def _finish(report: DownloadReport, allow_partial: bool) -> DownloadReport:
     if not report.ok and not allow_partial:
+        busy = [a.error for a in report.failed if isinstance(a.error, DownloadInProgressError)]
+        if busy:
+            raise DownloadInProgressError(dc.failure_message(report), report=report,
+                                          path=busy[0].path)  # fmt: skip
         raise DownloadError(dc.failure_message(report), report=report)
     return report
 
@@ -1015,6 +1147,13 @@ _DOC_ARGS = """
             progress: a callable receiving :class:`DownloadProgress` events, or ``"bar"``/True
                 for a rich progress bar on stderr.
             allow_partial: return the report even when some assets failed.
+            if_busy: another downloader (thread, task, process) is writing one of the files:
+                ``"wait"`` for it (then skip what it completed) or ``"raise"``
+                :class:`DownloadInProgressError` at once.
+            lock_timeout: the longest wait (seconds; None: no bound) with ``if_busy="wait"``.
+            verify: how a file already complete on disk is checked against the manifest
+                before it is reported ``skipped``: ``"size"`` or ``"sha256"`` (re-reads it;
+                the default when the manifest records one). A mismatch downloads it again.
 
         Returns:
             A :class:`DownloadReport` (one :class:`AssetReport` per asset).
@@ -1022,6 +1161,8 @@ _DOC_ARGS = """
         Raises:
             DownloadError: some asset failed (``error.report`` has the details) and
                 ``allow_partial`` is False.
+            DownloadInProgressError: (a DownloadError) a file stayed locked by another
+                downloader (``if_busy="raise"``, or longer than ``lock_timeout``).
             InvalidArgumentError: unknown kind in ``include`` or unknown ``spz_resolution``.
             UnsafePathError: the target folder is a symlink or outside ``out``.
 """
@@ -1044,12 +1185,16 @@ class Assets:
         max_concurrency: int = 4,
         progress: ProgressArg = None,
         allow_partial: bool = False,
+        if_busy: IfBusy = "wait",
+        lock_timeout: float | None = 300.0,
+        verify: Verify | None = None,
     ) -> DownloadReport:
         c = self._c
         core = c._core
         resolved = c._run(resolve_flow(core, source))
         s = _Settings(resolved, out, include, spz_resolution, overwrite, max_concurrency,
-                      progress, core)  # fmt: skip
+                      progress, core, if_busy=if_busy, lock_timeout=lock_timeout,
+                      verify=verify)  # fmt: skip
         lock = threading.Lock()
         fresh = _FreshUrls(s)
 
@@ -1120,12 +1265,16 @@ class AsyncAssets:
         max_concurrency: int = 4,
         progress: ProgressArg = None,
         allow_partial: bool = False,
+        if_busy: IfBusy = "wait",
+        lock_timeout: float | None = 300.0,
+        verify: Verify | None = None,
     ) -> DownloadReport:
         c = self._c
         core = c._core
         resolved = await c._run(resolve_flow(core, source))
         s = _Settings(resolved, out, include, spz_resolution, overwrite, max_concurrency,
-                      progress, core)  # fmt: skip
+                      progress, core, if_busy=if_busy, lock_timeout=lock_timeout,
+                      verify=verify)  # fmt: skip
         lock = asyncio.Lock()
         fresh = _FreshUrls(s)
 

@@ -26,6 +26,7 @@
     ├── UnsafePathError               a file would land outside the target folder or via a symlink
     ├── UnsafeRedirectError           an asset redirect was refused (https -> http, too many hops)
     └── DownloadError                 one or more assets could not be downloaded (the report)
+        └── DownloadInProgressError   another downloader holds the lock of a target file
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "APIStatusError",
     "AssetVerificationError",
     "DownloadError",
+    "DownloadInProgressError",
     "APITimeoutError",
     "AuthenticationError",
     "BillingRequiredError",
@@ -332,6 +334,26 @@ class DownloadError(MintError):
     def __init__(self, message: str, *, report: Any) -> None:
         super().__init__(message)
         self.report = report
+
+
+class DownloadInProgressError(DownloadError):
+    """Another downloader (thread, task or process) is writing the same target file.
+
+    Raised by ``download(..., if_busy="raise")`` at once, and with the default ``"wait"`` when
+    the lock was not free within ``lock_timeout`` seconds. ``path`` is the busy file's lock;
+    ``report`` is the whole download's report when raised by ``download()`` (None on the
+    per-asset error inside that report). Nothing of the other writer's file is touched.
+
+    Example:
+        >>> try:                                                  # doctest: +SKIP
+        ...     mint.assets.download(op, "out/", if_busy="raise")
+        ... except DownloadInProgressError as exc:
+        ...     print("someone else is downloading", exc.path)
+    """
+
+    def __init__(self, message: str, *, report: Any = None, path: Any = None) -> None:
+        super().__init__(message, report=report)
+        self.path = path
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -655,6 +655,7 @@ PUBLIC_NAMES = [
     "APIConnectionError", "APIStatusError", "APITimeoutError", "Account", "AssetReport",
     "AssetVerificationError", "AsyncMint", "AsyncPager", "AuthenticationError", "Billing",
     "BillingRequiredError", "Clock", "ConfigurationError", "ConflictError", "DownloadError",
+    "DownloadInProgressError",
     "DownloadProgress", "DownloadReport", "ErrorInfo", "IdempotencyConflictError",
     "InsufficientCreditsError", "InternalServerError", "InvalidArgumentError", "Mint", "MintError",
     "Model", "ModelAssets", "NotFoundError", "Operation", "OperationCanceledError",

@@ -248,7 +248,8 @@ def sha(data: bytes) -> str:
 
 
 def listing(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+    """The folder's files, without the (empty, kept) per-file lock files."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
 
 
 # ------------------------------------------------------------------------------------ tests
