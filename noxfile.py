@@ -1,24 +1,30 @@
 """Every routine task of the project. A bare ``nox`` runs every check.
 
-nox                              # lint, typecheck, check_generated, tests
+nox                              # lint, typecheck, check_generated, tests, docs, build
+nox -s docs                      # the reference site, strict, into site/ (-- serve: live preview)
+nox -s build                     # sdist + wheel into dist/, checked, smoke-tested from a clean venv
 nox -s generate                  # regenerate generated/mint_client from spec/
 nox -s vendor -- DEST [--package NAME]
 """
 
 from __future__ import annotations
 
+import shutil
+import tarfile
+import tempfile
+import zipfile
 from pathlib import Path
 
 import nox
 
 nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "typecheck", "check_generated", "tests"]
+nox.options.sessions = ["lint", "typecheck", "check_generated", "tests", "docs", "build"]
 nox.options.reuse_existing_virtualenvs = False
 
 ROOT = Path(__file__).parent
 GENERATE_PINS = "spec/requirements-generate.txt"
-HANDWRITTEN = ["mint_ext", "tests", "tools", "bench", "noxfile.py"]
+HANDWRITTEN = ["mint_ext", "tests", "tools", "bench", "docs", "noxfile.py"]
 
 
 @nox.session(default=False)
@@ -66,7 +72,116 @@ def tests(session: nox.Session) -> None:
     session.install(".[test]", "-r", GENERATE_PINS)
     if not session.posargs:  # the docstring examples of mint_ext, then the suite
         session.run("pytest", "--doctest-modules", "mint_ext", "-q", "-p", "no:cacheprovider")
-    session.run("pytest", *session.posargs)
+    # In parallel (pytest-xdist, one worker per core); `nox -s tests -- -n 0 ...` runs serially.
+    session.run("pytest", "-n", "auto", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The reference site (mkdocs-material + mkdocstrings), strict: any warning fails the build."""
+    session.install(".[docs]")
+    # mkdocs-material prints a banner about its successor on every build; the build itself is
+    # what CI checks, so keep its output to what is wrong with the site.
+    env = {"NO_MKDOCS_2_WARNING": "1"}
+    if session.posargs == ["serve"]:
+        session.run("mkdocs", "serve", "--strict", env=env)
+        return
+    session.run("mkdocs", "build", "--strict", "--clean", *session.posargs, env=env)
+    session.run("python", "-c", DOCS_COVERAGE, "site")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build sdist and wheel into dist/, check them, install the wheel in a clean venv, smoke it."""
+    session.install("build>=1.2", "twine>=5")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    wheels, sdists = sorted(dist.glob("*.whl")), sorted(dist.glob("*.tar.gz"))
+    if len(wheels) != 1 or len(sdists) != 1:
+        session.error(f"expected one wheel and one sdist in dist/, got {wheels + sdists}")
+    session.run("twine", "check", "--strict", str(wheels[0]), str(sdists[0]))
+    problems = _check_dist(wheels[0], sdists[0])
+    if problems:
+        session.error("the distributions are incomplete:\n  " + "\n  ".join(problems))
+    with tempfile.TemporaryDirectory(prefix="mint-smoke-") as tmp:
+        # A clean venv (no nox, no source tree on sys.path), used from a folder outside the repo.
+        venv = Path(tmp) / "venv"
+        session.run("python", "-m", "venv", str(venv))
+        bin_dir = venv / ("Scripts" if (venv / "Scripts").exists() else "bin")
+        py, mint = str(bin_dir / "python"), str(bin_dir / "mint")
+        session.run(py, "-m", "pip", "install", "-q", f"{wheels[0]}[cli]", external=True)
+        session.chdir(tmp)
+        session.run(py, "-I", "-c", SMOKE, str(venv), external=True)
+        session.run(mint, "--help", external=True, silent=True)
+        session.run(mint, "demo", "--speed", "50", "--out", "demo-out", external=True, silent=True)
+        if not any(Path(tmp, "demo-out").rglob("*.spz")):
+            session.error("mint demo downloaded no .spz file")
+        session.chdir(ROOT)
+
+
+def _check_dist(wheel: Path, sdist: Path) -> list[str]:
+    """What the wheel and sdist lack (files a user or a packager needs), as messages."""
+    version = _version()
+    problems = [f"{p.name} is not version {version}" for p in (wheel, sdist)
+                if f"-{version}-" not in p.name and not p.name.endswith(f"-{version}.tar.gz")]  # fmt: skip
+    with zipfile.ZipFile(wheel) as whl:
+        names = set(whl.namelist())
+        info = f"mint_sdk-{version}.dist-info"
+        entry_points = (
+            whl.read(f"{info}/entry_points.txt").decode()
+            if f"{info}/entry_points.txt" in names
+            else ""
+        )
+    needed = ["mint_ext/__init__.py", "mint_ext/py.typed", "mint_ext/testing/__init__.py",
+              "mint_client/__init__.py", "mint_client/py.typed", f"{info}/licenses/LICENSE"]  # fmt: skip
+    problems += [f"{wheel.name} lacks {n}" for n in needed if n not in names]
+    problems += [f"{wheel.name} ships {n}" for n in names if n.startswith(("tests/", "generated/"))]
+    if "mint = mint_ext.cli:main" not in entry_points:
+        problems.append(f"{wheel.name} has no `mint` console script")
+    with tarfile.open(sdist) as tar:
+        root = f"mint_sdk-{version}/"
+        members = {m.name.removeprefix(root) for m in tar.getmembers()}
+    needed = ["LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml", "spec/mint.openapi.yaml",
+              "generated/mint_client/__init__.py", "mint_ext/__init__.py"]  # fmt: skip
+    problems += [f"{sdist.name} lacks {n}" for n in needed if n not in members]
+    return problems
+
+
+def _version() -> str:
+    """mint_ext.__version__, read without importing the package."""
+    text = (ROOT / "mint_ext" / "_version.py").read_text()
+    return text.split('"')[1]
+
+
+DOCS_COVERAGE = """
+import re, sys
+from pathlib import Path
+import mint_ext, mint_ext.status, mint_ext.testing
+anchors = set()
+for page in Path(sys.argv[1], "reference").rglob("*.html"):
+    anchors |= set(re.findall(r'id="([^"]+)"', page.read_text(encoding="utf-8")))
+public = [f"mint_ext.{n}" for n in mint_ext.__all__ if n not in {"__version__", "status"}]
+public += [f"mint_ext.status.{n}" for n in mint_ext.status.__all__]
+public += [f"mint_ext.testing.{n}" for n in mint_ext.testing.__all__]
+missing = [name for name in public if name not in anchors]
+if missing:
+    sys.exit("public names missing from docs/reference/*.md: " + ", ".join(missing))
+print(f"the reference documents all {len(public)} public names")
+"""
+
+
+SMOKE = """
+import sys
+from pathlib import Path
+import mint_client, mint_ext, mint_ext.testing
+from importlib.metadata import version
+venv = Path(sys.argv[1]).resolve()
+for module in (mint_client, mint_ext):
+    assert venv in Path(module.__file__).resolve().parents, f"{module.__name__} from {module.__file__}"
+assert version("mint-sdk") == mint_ext.__version__, (version("mint-sdk"), mint_ext.__version__)
+print("installed mint-sdk", mint_ext.__version__, "from", venv)
+"""
 
 
 @nox.session(default=False)

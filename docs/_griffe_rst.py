@@ -1,0 +1,53 @@
+"""A griffe extension: the reStructuredText habits of our docstrings, rendered as Markdown.
+
+mkdocstrings reads docstrings as Google style with Markdown text. Ours also use ``Example:`` (a
+section Napoleon knows, griffe only as ``Examples:``), Sphinx roles (``:class:`Mint```), ``::``
+literal blocks and simple tables. This rewrites those before griffe parses a docstring; the
+source files are not touched.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import griffe
+
+_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|exc|data|obj):`~?([^`]+)`")
+_EXAMPLE = re.compile(r"^(\s*)Example:\s*$", re.M)
+_TABLE_RULE = re.compile(r"^\s*=+(?: +=+)+\s*$")
+
+
+def rst_to_markdown(text: str) -> str:
+    """Rewrite one docstring; Markdown that is already fine passes through unchanged."""
+    text = _EXAMPLE.sub(r"\1Examples:", text)
+    text = _ROLE.sub(lambda m: f"`{m.group(1)}`", text)
+    out: list[str] = []
+    rules = 0
+    for line in text.splitlines():
+        if _TABLE_RULE.match(line):  # a simple table has three rules: top, under the head, bottom
+            if rules == 0:
+                out.append("```text")
+            rules += 1
+            out.append(line)
+            if rules == 3:
+                out.append("```")
+                rules = 0
+            continue
+        if line.rstrip().endswith("::") and not line.strip().startswith(">>>"):
+            # "text::" -> "text:"; the indented block that follows is code already
+            line = line.rstrip()[:-1]
+            if line.strip() == ":":
+                line = ""
+        out.append(line)
+    if rules:  # not a table after all
+        out.append("```")
+    return "\n".join(out)
+
+
+class RstToMarkdown(griffe.Extension):
+    """Apply :func:`rst_to_markdown` to every docstring griffe loads."""
+
+    def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        if obj.docstring is not None:
+            obj.docstring.value = rst_to_markdown(obj.docstring.value)
