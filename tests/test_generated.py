@@ -205,6 +205,9 @@ def _copy_project(tmp_path: Path) -> Path:
         shutil.copytree(
             ROOT / part, dest / part, ignore=shutil.ignore_patterns("__pycache__", ".ruff_cache")
         )
+    (dest / "mint_ext").mkdir()
+    for name in ("LICENSE", "mint_ext/_version.py"):
+        shutil.copyfile(ROOT / name, dest / name)
     return dest
 
 

@@ -23,7 +23,7 @@ class GenerateWorldRequest:
 
     Attributes:
         prompt (str): The developer-visible generation prompt.
-        derived_prompt (str | Unset): A Mint-ready prompt
+        derived_prompt (str | Unset): A Mint-ready prompt, when the developer already rewrote the user's intent.
         generation_mode (GenerationMode | Unset): `auto` carries on without a pause; `review` stops at `preview_ready`
             for approve or revise.
         generation_preset (GenerationPreset | Unset): `fast` (speed and cost), `standard` (default), `production`

@@ -30,7 +30,7 @@ class ModelAssets:
 
     Attributes:
         glb_url (None | str):
-        optimized_glb_url (None | str | Unset): Draco-compressed GLB
+        optimized_glb_url (None | str | Unset): Draco-compressed GLB, after optimization.
         preview_image_url (None | str | Unset):
         thumbnail_url (None | str | Unset):
         glb_size_bytes (int | None | Unset):
