@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 PROBLEM_BASE = "https://api.mint.gg/problems/"
+STATS_PATH = "/_fake/stats"  # the admin route (see FakeMint.stats)
 TERMINAL = frozenset({"succeeded", "partially_succeeded", "failed", "canceled"})
 OUTCOMES = frozenset(
     {"succeeded", "failed", "billing_required", "partially_succeeded", "unknown_status"}
@@ -453,6 +454,9 @@ class FakeMint:
         self._request_seq = 0
         self._in_flight = 0
         self._peak = 0
+        self._asset_in_flight = 0
+        self._asset_peak = 0
+        self._idem_requests: dict[str, int] = {}  # Idempotency-Key -> POSTs that carried it
 
     # ------------------------------------------------------------------ controls
     @property
@@ -577,23 +581,62 @@ class FakeMint:
         with self._lock:
             return self._peak
 
+    @property
+    def peak_asset_concurrency(self) -> int:
+        """Most asset requests (asset and redirect origins) ever handled at the same time."""
+        with self._lock:
+            return self._asset_peak
+
     def reset_peak(self) -> None:
         with self._lock:
             self._peak = self._in_flight
+            self._asset_peak = self._asset_in_flight
 
     def enter(self, origin: str) -> None:
         """Transports call this when a request starts being handled (pairs with :meth:`leave`)."""
-        if origin != "api":
-            return
         with self._lock:
-            self._in_flight += 1
-            self._peak = max(self._peak, self._in_flight)
+            if origin == "api":
+                self._in_flight += 1
+                self._peak = max(self._peak, self._in_flight)
+            else:
+                self._asset_in_flight += 1
+                self._asset_peak = max(self._asset_peak, self._asset_in_flight)
 
     def leave(self, origin: str) -> None:
-        if origin != "api":
-            return
         with self._lock:
-            self._in_flight -= 1
+            if origin == "api":
+                self._in_flight -= 1
+            else:
+                self._asset_in_flight -= 1
+
+    def stats(self) -> dict[str, Any]:
+        """What a test driving the fake from outside needs (also ``GET /_fake/stats``).
+
+        ``operationsCreated`` counts operations started by a POST (seeded ones are not);
+        ``idempotencyKeys`` maps each key that created one to its ``operationId`` and the
+        number of POSTs that carried it (a redelivered task shows as ``requests`` > 1 with
+        one operation); ``peakConcurrentRequests`` is per origin (``assets`` covers the asset
+        and redirect origins), ``inFlight`` the same right now.
+
+        Example:
+            >>> fake = FakeMint()
+            >>> fake.stats()["operationsCreated"], fake.stats()["peakConcurrentRequests"]
+            (0, {'api': 0, 'assets': 0})
+        """
+        with self._lock:
+            keys = {key: {"operationId": op_id, "requests": self._idem_requests.get(key, 0)}
+                    for (_, key), (_, op_id) in self._idem.items()}  # fmt: skip
+            return {
+                "operationsCreated": len(self._idem),
+                "operations": len(self._ops),
+                "idempotencyKeys": keys,
+                "peakConcurrentRequests": {"api": self._peak, "assets": self._asset_peak},
+                "inFlight": {"api": self._in_flight, "assets": self._asset_in_flight},
+                "requests": {
+                    "api": sum(r.origin == "api" for r in self._log),
+                    "assets": sum(r.origin != "api" for r in self._log),
+                },
+            }
 
     def origin_of(self, base: str) -> Origin | None:
         """Which origin a ``scheme://host[:port]`` belongs to."""
@@ -608,7 +651,14 @@ class FakeMint:
 
     # ------------------------------------------------------------------ entry point
     def handle(self, request: FakeRequest) -> Reply:
-        """Answer one request (thread-safe). Records it and calls ``on_response`` (API origin)."""
+        """Answer one request (thread-safe). Records it and calls ``on_response`` (API origin).
+
+        ``GET /_fake/stats`` on the API origin answers :meth:`stats` as JSON (no key needed;
+        not recorded, not counted, no fault applies): the admin route for tests that run the
+        fake in another process.
+        """
+        if request.origin == "api" and request.path == STATS_PATH and request.method == "GET":
+            return self._json(200, self.stats())
         route: _Route | None = None
         fault: Fault | None = None
         try:
@@ -850,6 +900,7 @@ class FakeMint:
             body, sort_keys=True, separators=(",", ":")
         )
         with self._lock:
+            self._idem_requests[key] = self._idem_requests.get(key, 0) + 1
             seen = self._idem.get((api_key, key))
             if seen is not None:
                 if seen[0] != fingerprint:

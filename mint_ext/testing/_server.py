@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ._clock import RealClock
-from ._fake import PROBLEM_BASE, FakeMint, FakeRequest, Origin
+from ._fake import PROBLEM_BASE, STATS_PATH, FakeMint, FakeRequest, Origin
 
 __all__ = ["FakeServer", "serve_fake_mint"]
 
@@ -125,7 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
             {k.lower(): v for k, v in self.headers.items()},
             body,
         )
-        fake.enter(origin)
+        counted = path != STATS_PATH  # the admin route is not part of what it measures
+        if counted:
+            fake.enter(origin)
         try:
             reply = fake.handle(request)
             if reply.delay:
@@ -153,7 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client went away or stopped reading (socket timeout)
             self.close_connection = True
         finally:
-            fake.leave(origin)
+            if counted:
+                fake.leave(origin)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = _dispatch
 
