@@ -22,15 +22,17 @@ def rst_to_markdown(text: str) -> str:
     """Rewrite one docstring; Markdown that is already fine passes through unchanged."""
     text = _EXAMPLE.sub(r"\1Examples:", text)
     text = _ROLE.sub(lambda m: f"`{m.group(1)}`", text)
+    lines = text.splitlines()
     out: list[str] = []
     rules = 0
-    for line in text.splitlines():
-        if _TABLE_RULE.match(line):  # a simple table has three rules: top, under the head, bottom
+    for i, line in enumerate(lines):
+        if _TABLE_RULE.match(line):  # a simple table: top rule, [rule under the head], bottom rule
             if rules == 0:
                 out.append("```text")
             rules += 1
             out.append(line)
-            if rules == 3:
+            following = lines[i + 1] if i + 1 < len(lines) else ""
+            if rules == 3 or (rules == 2 and not following.strip()):
                 out.append("```")
                 rules = 0
             continue
@@ -40,7 +42,7 @@ def rst_to_markdown(text: str) -> str:
             if line.strip() == ":":
                 line = ""
         out.append(line)
-    if rules:  # not a table after all
+    if rules:  # a table that did not end
         out.append("```")
     return "\n".join(out)
 
