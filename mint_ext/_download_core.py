@@ -285,7 +285,7 @@ def plan_assets(
             plan.append(_image("preview", assets.preview_image_url))
         if assets.thumbnail_url:
             plan.append(_image("thumbnail", assets.thumbnail_url))
-        if assets.caption is not None:
+        if isinstance(assets.caption, str):  # None: not produced; UNSET: not sent
             plan.append(PlannedAsset("caption", "caption", None, "caption", "txt", "txt",
                                      text=assets.caption))  # fmt: skip
     else:
@@ -847,10 +847,9 @@ def known_size(planned: PlannedAsset, assets: WorldAssets | ModelAssets,
     if entry is not None and planned.url and entry.url == url_without_query(planned.url):
         return entry.size
     if isinstance(assets, ModelAssets):
-        if planned.slot == "glb":
-            return assets.glb_size_bytes
-        if planned.slot == "optimized_glb":
-            return assets.optimized_glb_size_bytes
+        size = {"glb": assets.glb_size_bytes, "optimized_glb": assets.optimized_glb_size_bytes}
+        stated = size.get(planned.slot)
+        return stated if isinstance(stated, int) else None  # UNSET: not sent
     return None
 
 

@@ -1,15 +1,35 @@
-"""The SDK's own result types, built from what the generated models parsed.
+"""The SDK's public models: the generated models themselves, plus behaviour.
 
-Each class keeps the JSON it came from in ``raw`` (``to_dict()`` returns a copy), so an operation
-round-trips through a plain JSON-able dict: ``Operation.from_dict(op.to_dict()) == op``.
+Every public model subclasses the generated model of the same schema (``Operation`` subclasses
+``mint_client.models.Operation``), so every property of the spec is an attribute with the
+generated type, at the top level and inside nested objects, without a line here per field: a
+property added to the spec is a typed attribute after ``nox -s generate`` and nothing else. What
+this module adds is behaviour: status predicates, asset helpers, a few friendlier names
+(``op.type`` for ``type_``), ``raw``/``to_dict``/``from_dict``, immutability and hashing.
+
+Parsing (one entry point per model, ``Model._build``, used by ``from_dict``) runs the generated
+``from_dict`` and then checks every value against the generated type annotation: the generated
+parsers return the raw JSON value when no variant of a union parses (a ``7`` for a status, a
+string for ``assets``), and a wrong type is a malformed response (``TypeError``/``ValueError``
+here, ``ResponseValidationError`` for the caller). The same walk swaps nested generated objects
+for their public subclasses (``op.assets`` is a :class:`WorldAssets` with its helpers).
+
+Optional fields the server leaves out are ``mint_client.types.UNSET`` (falsy), as in the
+generated layer; ``null`` is ``None``. Fields the spec does not know stay reachable in
+``additional_properties`` (and in ``raw``). Top-level models keep the JSON they came from in
+``raw``; ``to_dict()`` returns a copy, so ``Operation.from_dict(op.to_dict()) == op``.
 """
 
 from __future__ import annotations
 
 import copy
-import datetime as dt
+import copyreg
+import functools
+import sys
+import types
+import typing
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Literal, Self, TypeVar, cast
 
 import attrs
 
@@ -22,177 +42,194 @@ __all__ = [
     "Account",
     "Billing",
     "ErrorInfo",
+    "FreeForm",
     "Model",
     "ModelAssets",
     "Operation",
     "Page",
     "ResourceRef",
+    "SpzUrls",
     "Usage",
     "World",
     "WorldAssets",
+    "generated_model_of",
+    "public_model_of",
 ]
 
 T = TypeVar("T")
 
-
-def _must_str(value: object, what: str, *, empty: bool = True) -> str:
-    """A field the API always sends as a string: anything else is a malformed response
-    (``TypeError`` here; ``ResponseValidationError`` for the caller)."""
-    if not isinstance(value, str) or (not empty and not value):
-        raise TypeError(f"{what} must be a {'' if empty else 'non-empty '}string, got {value!r}")
-    return str(value)
-
-
-def _str(value: object) -> str | None:
-    """The value if it is a real string (generated unions may hand back raw JSON or UNSET)."""
-    return str(value) if isinstance(value, str) else None
-
-
-def _num(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _time(value: object) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _url_map(value: object) -> dict[str, str]:
-    if isinstance(value, gen.SpzUrls):
-        value = value.additional_properties
-    if not isinstance(value, Mapping):
-        return {}
-    return {str(k): v for k, v in value.items() if isinstance(v, str) and v}
-
-
-@attrs.frozen
-class WorldAssets:
-    """Files of a world. URLs are None until produced; ``spz_urls`` maps tier -> URL.
-
-    Example:
-        >>> assets = op.assets                                   # doctest: +SKIP
-        >>> assets.spz_urls.get("500k"), assets.rad_url         # doctest: +SKIP
-    """
-
-    spz_urls: Mapping[str, str] = attrs.field(factory=dict)
-    rad_url: str | None = None
-    collider_mesh_url: str | None = None
-    pano_url: str | None = None
-    preview_image_url: str | None = None
-    thumbnail_url: str | None = None
-    caption: str | None = None
-
-    @classmethod
-    def _from_raw(cls, data: Mapping[str, Any]) -> WorldAssets:
-        return cls(
-            spz_urls=_url_map(data.get("spzUrls")),
-            rad_url=_str(data.get("radUrl")),
-            collider_mesh_url=_str(data.get("colliderMeshUrl")),
-            pano_url=_str(data.get("panoUrl")),
-            preview_image_url=_str(data.get("previewImageUrl")),
-            thumbnail_url=_str(data.get("thumbnailUrl")),
-            caption=_str(data.get("caption")),
-        )
-
-    @classmethod
-    def _from_generated(cls, a: gen.WorldAssets) -> WorldAssets:
-        return cls(
-            spz_urls=_url_map(a.spz_urls),
-            rad_url=_str(a.rad_url),
-            collider_mesh_url=_str(a.collider_mesh_url),
-            pano_url=_str(a.pano_url),
-            preview_image_url=_str(a.preview_image_url),
-            thumbnail_url=_str(a.thumbnail_url),
-            caption=_str(a.caption),
-        )
-
-
-_MODEL_URL_KEYS = {
-    "glbUrl",
-    "optimizedGlbUrl",
-    "previewImageUrl",
-    "thumbnailUrl",
+_GEN_PREFIX = gen.__name__ + "."
+# Names the generated modules import only under TYPE_CHECKING (their annotations are strings).
+_GEN_NAMESPACE: dict[str, Any] = {name: getattr(gen, name) for name in gen.__all__}
+# Strings the API always sends non-empty (an empty id cannot be polled; an empty status would
+# count as "still running" until the deadline). Keyed by generated class, nested ones included.
+_NON_EMPTY: dict[type, frozenset[str]] = {
+    gen.Operation: frozenset({"id", "status"}),
+    gen.OperationResource: frozenset({"id"}),
+    gen.World: frozenset({"id"}),
+    gen.Model: frozenset({"id"}),
+    gen.MeOwner: frozenset({"user_id"}),
 }
+_PUBLIC: dict[type, type[_Public]] = {}
+
+# ``UNSET`` is compared by identity (``x is UNSET``) but pickles and deep-copies into a new
+# ``Unset`` by default: keep the singleton (an error carrying ``op.billing`` is pickled whole).
+copyreg.pickle(Unset, lambda _: "UNSET")
 
 
-@attrs.frozen
-class ModelAssets:
-    """Files of a 3D model. ``other_urls`` holds any further ``*Url`` field (fbx, obj, usdz...).
+def _is_generated_model(tp: object) -> bool:
+    return isinstance(tp, type) and attrs.has(tp) and tp.__module__.startswith(_GEN_PREFIX)
+
+
+def generated_model_of(cls: type) -> type | None:
+    """The generated model class ``cls`` is (or subclasses), or None.
 
     Example:
-        >>> mint.models.get("model_123").assets.glb_url          # doctest: +SKIP
+        >>> from mint_ext import Operation
+        >>> generated_model_of(Operation).__module__
+        'mint_client.models.operation'
+    """
+    return next((c for c in cls.__mro__ if _is_generated_model(c)), None)
+
+
+def public_model_of(generated: type) -> type | None:
+    """The public ``mint_ext`` subclass of a generated model class, or None if it has none
+    (then the generated class itself is what users get, e.g. ``op.credits_``).
+
+    Example:
+        >>> from mint_client import models
+        >>> public_model_of(models.WorldAssets).__name__
+        'WorldAssets'
+    """
+    return _PUBLIC.get(generated)
+
+
+@functools.cache
+def _field_types(generated: type) -> dict[str, Any]:
+    """The generated annotations, evaluated (``from __future__ import annotations`` made them
+    strings; the nested model names are imported only under TYPE_CHECKING)."""
+    module = sys.modules[generated.__module__]
+    return typing.get_type_hints(generated, vars(module), _GEN_NAMESPACE)
+
+
+def _describe(tp: Any) -> str:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " | ".join(_describe(member) for member in typing.get_args(tp))
+    if tp is type(None):
+        return "None"
+    return tp.__name__ if isinstance(tp, type) else str(tp)
+
+
+def _matches(value: object, tp: Any) -> bool:
+    """Does ``value`` have type ``tp`` (one member of a union), shallowly?"""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return True
+    if tp is type(None) or tp is None:
+        return value is None
+    if origin is Literal:
+        return value in typing.get_args(tp)
+    if origin is list:
+        return isinstance(value, list)
+    if origin is dict:
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(tp, type):
+        return isinstance(value, tp)
+    raise TypeError(f"cannot check values against {tp!r}")  # a generator change: fail loudly
+
+
+def _check(value: object, tp: Any, where: str) -> object:
+    """``value`` checked against the generated type ``tp``; nested models adopted."""
+    origin = typing.get_origin(tp)
+    members = typing.get_args(tp) if origin in (typing.Union, types.UnionType) else (tp,)
+    for member in members:
+        if not _matches(value, member):
+            continue
+        member_origin = typing.get_origin(member)
+        if member_origin is list:
+            (item_type,) = typing.get_args(member)
+            items = cast(list[object], value)
+            return [_check(v, item_type, f"{where}[{i}]") for i, v in enumerate(items)]
+        if member_origin is dict:
+            _, value_type = typing.get_args(member)
+            entries = cast(dict[str, object], value)
+            return {k: _check(v, value_type, f"{where}[{k!r}]") for k, v in entries.items()}
+        if _is_generated_model(member):
+            return _adopt(value, where)
+        return value
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    raise TypeError(f"{where} must be {_describe(tp)}, got {shown}")
+
+
+def _adopt(value: object, where: str) -> object:
+    """Check every field of a parsed generated model and swap it for its public subclass."""
+    generated = generated_model_of(type(value))
+    assert generated is not None
+    public = _PUBLIC.get(generated)
+    if public is not None and not isinstance(value, public):
+        twin = object.__new__(public)
+        for f in attrs.fields(generated):
+            object.__setattr__(twin, f.name, getattr(value, f.name))
+        value = twin
+    hints = _field_types(generated)
+    non_empty = _NON_EMPTY.get(generated, frozenset())
+    for f in attrs.fields(generated):
+        current = getattr(value, f.name)
+        if isinstance(value, _Public):
+            current = value._repair(f.name, current)
+        checked = _check(current, hints[f.name], f"{where}.{f.name}")
+        if f.name in non_empty and checked == "":
+            raise ValueError(f"{where}.{f.name} must not be empty")
+        if checked is not getattr(value, f.name):
+            object.__setattr__(value, f.name, checked)
+    if isinstance(value, _Public):
+        object.__setattr__(value, "_sealed", True)
+    return value
+
+
+def _rebuild(cls: type[_TopLevel], data: dict[str, Any]) -> _TopLevel:
+    """Unpickling and deep copies parse the saved JSON again (see ``_TopLevel.__reduce__``)."""
+    return cls._build(data)
+
+
+class _Public:
+    """Behaviour shared by every public subclass of a generated model.
+
+    Registers the subclass (so nested values are adopted), parses through ``_build`` and makes
+    the parsed object read-only: ``to_dict()`` and ``raw`` could otherwise disagree with it.
     """
 
-    glb_url: str | None = None
-    optimized_glb_url: str | None = None
-    preview_image_url: str | None = None
-    thumbnail_url: str | None = None
-    glb_size_bytes: int | None = None
-    optimized_glb_size_bytes: int | None = None
-    other_urls: Mapping[str, str] = attrs.field(factory=dict)
+    _sealed: bool
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        generated = generated_model_of(cls)
+        if generated is not None:  # None: one of the mixins below
+            if generated in _PUBLIC:
+                raise TypeError(f"{generated.__name__} has two public models")
+            _PUBLIC[generated] = cls
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_sealed", False):
+            raise attrs.exceptions.FrozenInstanceError()
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if getattr(self, "_sealed", False):
+            raise attrs.exceptions.FrozenInstanceError()
+        super().__delattr__(name)
+
+    def _repair(self, name: str, value: object) -> object:
+        """Turn a value the generated parser left raw into one that checks (default: as is)."""
+        return value
 
     @classmethod
-    def _from_raw(cls, data: Mapping[str, Any]) -> ModelAssets:
-        def size(key: str) -> int | None:
-            v = data.get(key)
-            return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-        others = {
-            k: v
-            for k, v in data.items()
-            if k.endswith("Url") and k not in _MODEL_URL_KEYS and isinstance(v, str) and v
-        }
-        return cls(
-            glb_url=_str(data.get("glbUrl")),
-            optimized_glb_url=_str(data.get("optimizedGlbUrl")),
-            preview_image_url=_str(data.get("previewImageUrl")),
-            thumbnail_url=_str(data.get("thumbnailUrl")),
-            glb_size_bytes=size("glbSizeBytes"),
-            optimized_glb_size_bytes=size("optimizedGlbSizeBytes"),
-            other_urls=others,
-        )
-
-
-def _assets(value: object, raw: object, kind: str | None) -> WorldAssets | ModelAssets | None:
-    if isinstance(value, gen.WorldAssets):
-        return WorldAssets._from_generated(value)
-    if isinstance(value, gen.ModelAssets) and isinstance(raw, Mapping):
-        return ModelAssets._from_raw(raw)
-    if not isinstance(raw, Mapping):
-        return None
-    # Neither generated variant parsed (e.g. a preview with only image URLs): decide by kind.
-    if kind == "world" or "spzUrls" in raw or "radUrl" in raw:
-        return WorldAssets._from_raw(raw)
-    return ModelAssets._from_raw(raw)
-
-
-class _RawBacked:
-    """Equality, hashing and ``to_dict`` from the JSON an object was parsed from."""
-
-    id: str
-    raw: Mapping[str, Any]
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.raw == other.raw
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, self.id))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The object as plain JSON-able data (what the API sent), for saving and resuming."""
-        return copy.deepcopy(dict(self.raw))
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Parse the API's JSON (or a dict from :meth:`to_dict`); the input is copied, not kept.
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        """Parse the API's JSON (or a dict from ``to_dict()``); the input is copied, not kept.
 
         Raises ``ValueError``/``KeyError``/``TypeError`` when it does not match the spec.
 
@@ -201,30 +238,152 @@ class _RawBacked:
             >>> Operation.from_dict(json.loads(saved)) == op         # doctest: +SKIP
             True
         """
-        if not isinstance(data, Mapping):
-            raise TypeError(f"expected a JSON object, not {type(data).__name__}")
-        return cls._build(copy.deepcopy(dict(data)))
+        if not isinstance(src_dict, Mapping):
+            raise TypeError(f"expected a JSON object, not {type(src_dict).__name__}")
+        return cls._build(copy.deepcopy(dict(src_dict)))
 
     @classmethod
     def _build(cls, raw: dict[str, Any]) -> Self:
-        """Parse JSON that nobody else holds (fresh from the wire): no defensive copy."""
-        raise NotImplementedError
+        """THE parse entry point: JSON that nobody else holds (fresh from the wire, no copy)."""
+        if not isinstance(raw, dict):
+            raise TypeError(f"a {cls.__name__} is a JSON object, not {type(raw).__name__}")
+        generated = generated_model_of(cls)
+        assert generated is not None
+        parsed = cast(Any, generated).from_dict.__func__(cls, raw)  # builds a `cls`
+        if isinstance(parsed, _TopLevel):
+            object.__setattr__(parsed, "_raw", raw)
+        return cast(Self, _adopt(parsed, cls.__name__))
 
 
-@attrs.frozen
-class ErrorInfo:
+class _TopLevel(_Public):
+    """A model an endpoint returns: keeps its JSON in ``raw``, ``to_dict()`` returns a copy."""
+
+    _raw: dict[str, Any]
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The JSON the API sent (read it, do not change it; ``to_dict()`` gives a copy)."""
+        raw = self.__dict__.get("_raw")
+        if raw is None:  # made with the constructor, not parsed
+            raw = cast(Any, generated_model_of(type(self))).to_dict(self)
+        return cast(Mapping[str, Any], raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as plain JSON-able data (what the API sent), for saving and resuming."""
+        return copy.deepcopy(dict(self.raw))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.to_dict()))
+
+
+class _Identified(_TopLevel):
+    """Hashable by kind and id, as before the models came from the generated ones: the generated
+    classes are unhashable (mutable attrs classes with ``eq``), a parsed model is read-only.
+    mypy sees the generated ``__hash__ = None``, hence the ignores on the subclasses."""
+
+    id: str
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.id))
+
+
+class _MappingModel(_Public, Mapping[str, T]):
+    """A generated ``additionalProperties`` object, readable as a plain mapping."""
+
+    additional_properties: dict[str, T]
+
+    def __init__(self, items: Mapping[str, T] | None = None, /) -> None:
+        super().__init__()
+        self.additional_properties = dict(items or {})
+
+    def __getitem__(self, key: str) -> T:
+        return self.additional_properties[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.additional_properties)
+
+    def __len__(self) -> int:
+        return len(self.additional_properties)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.additional_properties
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.additional_properties) == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable mapping content
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.additional_properties!r})"
+
+
+class SpzUrls(_MappingModel[str], gen.SpzUrls):
+    """Splat resolution tier -> ``.spz`` URL, as a read-only mapping (``urls.get("500k")``)."""
+
+
+class FreeForm(_MappingModel[Any], gen.FreeForm):
+    """An object whose shape the spec does not document (``usage.subscription``), as a mapping."""
+
+
+class WorldAssets(_Public, gen.WorldAssets):
+    """Files of a world: every ``WorldAssets`` field of the spec; a URL not produced yet is None.
+
+    ``spz_urls`` is always a mapping (empty when the API sends null).
+
+    Example:
+        >>> assets = op.assets                                   # doctest: +SKIP
+        >>> assets.spz_urls.get("500k"), assets.rad_url         # doctest: +SKIP
+    """
+
+    spz_urls: SpzUrls
+
+    def _repair(self, name: str, value: object) -> object:
+        return gen.SpzUrls() if name == "spz_urls" and value is None else value
+
+
+_MODEL_URL_KEYS = frozenset({"glbUrl", "optimizedGlbUrl", "previewImageUrl", "thumbnailUrl"})
+
+
+class ModelAssets(_Public, gen.ModelAssets):
+    """Files of a 3D model: every ``ModelAssets`` field of the spec.
+
+    Example:
+        >>> mint.models.get("model_123").assets.glb_url          # doctest: +SKIP
+    """
+
+    @property
+    def other_urls(self) -> dict[str, str]:
+        """Every further ``*Url`` field by its JSON name (``fbxUrl``, ``usdzUrl``, and any the spec
+        does not know yet) that has a URL: the extra formats a download can fetch."""
+        data = gen.ModelAssets.to_dict(self)
+        return {
+            k: v
+            for k, v in data.items()
+            if k.endswith("Url") and k not in _MODEL_URL_KEYS and isinstance(v, str) and v
+        }
+
+
+def _repair_assets(value: object, kind: str) -> object:
+    """Assets where neither generated variant parsed (a preview with only image URLs lacks the
+    key the variant requires): parsed as the kind's variant, the missing key null."""
+    if not isinstance(value, dict):
+        return value
+    if kind == "world" or "spzUrls" in value or "radUrl" in value:
+        return gen.WorldAssets.from_dict({"spzUrls": None} | value)
+    return gen.ModelAssets.from_dict({"glbUrl": None} | value)
+
+
+class ErrorInfo(_Public, gen.OperationError):
     """Why an operation failed: a snake_case ``code`` and a human ``message``.
 
     Example:
         >>> if op.is_failed: print(op.error.code, op.error.message)   # doctest: +SKIP
     """
 
-    code: str
-    message: str
 
-
-@attrs.frozen
-class Billing:
+class Billing(_Public, gen.Billing):
     """What a ``billing_required`` operation needs before ``operations.resume``.
 
     Example:
@@ -234,17 +393,8 @@ class Billing:
         ...     print(exc.billing.required_credits, exc.billing.action_url)
     """
 
-    reason: str | None
-    required_credits: float
-    available_credits: float | None
-    action_url: str | None
-    stage: str | None = None
-    resource: str | None = None
-    cta_kind: str | None = None
 
-
-@attrs.frozen
-class ResourceRef:
+class ResourceRef(_Public, gen.OperationResource):
     """The world or model an operation produces.
 
     Example:
@@ -252,12 +402,13 @@ class ResourceRef:
         ('world', 'world_123')
     """
 
-    type: str | None
-    id: str
+    @property
+    def type(self) -> gen.ResourceType | str | Unset:
+        """``type_`` of the generated model (``world`` or ``model``)."""
+        return self.type_
 
 
-@attrs.frozen(eq=False)
-class Operation(_RawBacked):
+class Operation(_Identified, gen.Operation):  # type: ignore[misc]  # see _Identified
     """A long-running Mint operation, as last seen.
 
     Example:
@@ -266,116 +417,72 @@ class Operation(_RawBacked):
         ('queued', True)
     """
 
-    id: str
-    status: str
-    type: str
-    generation_mode: str
-    generation_preset: str | None = None
-    prompt: str | None = None
-    generation_model: str | None = None
-    optimization_level: str | None = None
-    resource: ResourceRef | None = None
-    mint_url: str | None = None
-    assets: WorldAssets | ModelAssets | None = None
-    error: ErrorInfo | None = None
-    billing: Billing | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
-    completed_at: dt.datetime | None = None
-    canceled_at: dt.datetime | None = None
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    resource: ResourceRef | None
+    assets: WorldAssets | ModelAssets | None
+    error: ErrorInfo | Unset | None
+    billing: Billing | Unset | None
 
-    @classmethod
-    def _build(cls, raw: dict[str, Any]) -> Operation:
-        if not isinstance(raw, dict):
-            raise TypeError(f"an operation is a JSON object, not {type(raw).__name__}")
-        g = gen.Operation.from_dict(raw)
-        resource = None
-        if isinstance(g.resource, gen.OperationResource):
-            resource = ResourceRef(
-                type=_str(g.resource.type_), id=_must_str(g.resource.id, "resource.id", empty=False)
-            )
-        error = None
-        if isinstance(g.error, gen.OperationError):
-            error = ErrorInfo(
-                code=_must_str(g.error.code, "error.code"),
-                message=_must_str(g.error.message, "error.message"),
-            )
-        billing = None
-        if isinstance(g.billing, gen.Billing):
-            b = g.billing
-            billing = Billing(
-                reason=_str(b.reason),
-                required_credits=float(b.required_credits),
-                available_credits=_num(b.available_credits),
-                action_url=_str(b.action_url),
-                stage=_str(b.stage),
-                resource=_str(b.resource),
-                cta_kind=_str(b.cta_kind),
-            )
-        type_ = _must_str(g.type_, "type")
-        kind = resource.type if resource and resource.type else type_.split("_", 1)[0]
-        return cls(
-            id=_must_str(g.id, "id", empty=False),
-            status=_must_str(g.status, "status", empty=False),
-            type=type_,
-            generation_mode=_must_str(g.generation_mode, "generationMode"),
-            generation_preset=_str(g.generation_preset),
-            prompt=_str(g.prompt),
-            generation_model=_str(g.generation_model),
-            optimization_level=_str(g.optimization_level),
-            resource=resource,
-            mint_url=_str(g.mint_url),
-            assets=_assets(g.assets, raw.get("assets"), kind),
-            error=error,
-            billing=billing,
-            created_at=_time(g.created_at),
-            updated_at=_time(g.updated_at),
-            completed_at=_time(g.completed_at),
-            canceled_at=_time(g.canceled_at),
-            raw=raw,
-        )
+    def _repair(self, name: str, value: object) -> object:
+        if name != "assets":
+            return value
+        kind = getattr(self.resource, "type_", None)
+        if not isinstance(kind, str) or not kind:
+            kind = str(self.type_).split("_", 1)[0]
+        return _repair_assets(value, kind)
+
+    @property
+    def type(self) -> gen.OperationType | str:
+        """``type_`` of the generated model (``world_generation``, ``model_optimization``...)."""
+        return self.type_
 
     # -- status predicates (see mint_ext.status) --
     @property
     def is_terminal(self) -> bool:
+        """succeeded, partially_succeeded, failed or canceled: nothing more will happen."""
         return _status.is_terminal(self.status)
 
     @property
     def is_active(self) -> bool:
+        """queued or running, or a status this SDK does not know."""
         return _status.is_active(self.status)
 
     @property
     def is_preview_ready(self) -> bool:
+        """``preview_ready``."""
         return _status.is_preview_ready(self.status)
 
     @property
     def needs_action(self) -> bool:
+        """A preview in review mode (approve or revise), or ``billing_required``."""
         return _status.needs_action(self.status, self.generation_mode)
 
     @property
     def is_succeeded(self) -> bool:
+        """succeeded, including partially_succeeded."""
         return _status.is_succeeded(self.status)
 
     @property
     def is_partial(self) -> bool:
+        """partially_succeeded."""
         return _status.is_partial(self.status)
 
     @property
     def is_failed(self) -> bool:
+        """failed (``error`` says why)."""
         return _status.is_failed(self.status)
 
     @property
     def is_canceled(self) -> bool:
+        """canceled."""
         return _status.is_canceled(self.status)
 
     @property
     def resource_id(self) -> str | None:
+        """The id of the world or model, once there is one."""
         return self.resource.id if self.resource else None
 
 
-@attrs.frozen(eq=False)
-class World(_RawBacked):
+class World(_Identified, gen.World):  # type: ignore[misc]  # see _Identified
     """A generated world (``GET /v1/worlds/{id}``).
 
     Example:
@@ -383,24 +490,13 @@ class World(_RawBacked):
         >>> world.asset_stage, world.assets.rad_url               # doctest: +SKIP
     """
 
-    id: str
-    name: str | None
-    status: str | None
-    asset_stage: str | None
-    mint_url: str | None
     assets: WorldAssets | None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
-    @classmethod
-    def _build(cls, raw: dict[str, Any]) -> World:
-        fields, assets = _resource_fields(gen.World, raw, "world")
-        return cls(**fields, assets=assets if isinstance(assets, WorldAssets) else None)
+    def _repair(self, name: str, value: object) -> object:
+        return _repair_assets(value, "world") if name == "assets" else value
 
 
-@attrs.frozen(eq=False)
-class Model(_RawBacked):
+class Model(_Identified, gen.Model):  # type: ignore[misc]  # see _Identified
     """A generated 3D model (``GET /v1/models/{id}``).
 
     Example:
@@ -408,94 +504,52 @@ class Model(_RawBacked):
         >>> model.assets.optimized_glb_url                        # doctest: +SKIP
     """
 
-    id: str
-    name: str | None
-    status: str | None
-    asset_stage: str | None
-    mint_url: str | None
     assets: ModelAssets | None
-    prompt: str | None = None
-    created_at: dt.datetime | None = None
-    updated_at: dt.datetime | None = None
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
-    @classmethod
-    def _build(cls, raw: dict[str, Any]) -> Model:
-        fields, assets = _resource_fields(gen.Model, raw, "model")
-        return cls(**fields, prompt=_str(raw.get("prompt")),
-                   assets=assets if isinstance(assets, ModelAssets) else None)  # fmt: skip
+    def _repair(self, name: str, value: object) -> object:
+        return _repair_assets(value, "model") if name == "assets" else value
 
 
-def _resource_fields(
-    parser: type[gen.World] | type[gen.Model], raw: dict[str, Any], kind: str
-) -> tuple[dict[str, Any], WorldAssets | ModelAssets | None]:
-    """The fields World and Model share, parsed by the generated model."""
-    if not isinstance(raw, dict):
-        raise TypeError(f"a {kind} is a JSON object, not {type(raw).__name__}")
-    g = parser.from_dict(raw)
-    fields = {
-        "id": _must_str(g.id, "id", empty=False),
-        "name": _str(g.name),
-        "status": _str(g.status),
-        "asset_stage": _str(g.asset_stage),
-        "mint_url": _str(g.mint_url),
-        "created_at": _time(g.created_at),
-        "updated_at": _time(g.updated_at),
-        "raw": raw,
-    }
-    return fields, _assets(g.assets, raw.get("assets"), kind)
-
-
-@attrs.frozen
-class Account:
-    """Who the API key belongs to (``GET /v1/me``).
+class Account(_TopLevel, gen.Me):
+    """Who the API key belongs to (``GET /v1/me``): ``owner`` and ``authentication`` as in the
+    spec, and the shortcuts ``user_id``, ``email`` and ``scopes``.
 
     Example:
         >>> mint.account.me().user_id                             # doctest: +SKIP
     """
 
-    user_id: str
-    email: str | None
-    scopes: Sequence[str]
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+    @property
+    def user_id(self) -> str:
+        """``owner.user_id``: the owner's wallet address."""
+        return self.owner.user_id
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Account:
-        g = gen.Me.from_dict(dict(data))
-        scopes = g.authentication.scopes
-        if not isinstance(scopes, Unset | list):
-            raise TypeError(f"authentication.scopes must be a list, got {scopes!r}")
-        return cls(
-            user_id=_must_str(g.owner.user_id, "owner.userId", empty=False),
-            email=_str(g.owner.email),
-            scopes=tuple(s for s in scopes if isinstance(s, str))
-            if not isinstance(scopes, Unset)
-            else (),
-            raw=copy.deepcopy(dict(data)),
-        )
+    @property
+    def email(self) -> str | None:
+        """``owner.email``, None when not sent."""
+        email = self.owner.email
+        return email if isinstance(email, str) else None
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """``authentication.scopes``, empty when not sent."""
+        scopes = self.authentication.scopes
+        return tuple(scopes) if isinstance(scopes, list) else ()
 
 
-@attrs.frozen
-class Usage:
+class Usage(_TopLevel, gen.Usage):
     """Available Credits and usage (``GET /v1/usage``).
 
     Example:
         >>> mint.account.usage().credits_available                # doctest: +SKIP
     """
 
-    credits_available: float
-    subscription: Mapping[str, Any] | None
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+    subscription: FreeForm | Unset | None
+    summary: FreeForm | Unset | None
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
-        g = gen.Usage.from_dict(dict(data))
-        sub = g.subscription
-        return cls(
-            credits_available=float(g.credits_.total_available),
-            subscription=dict(sub.additional_properties) if isinstance(sub, gen.FreeForm) else None,
-            raw=copy.deepcopy(dict(data)),
-        )
+    @property
+    def credits_available(self) -> float:
+        """``credits_.total_available``."""
+        return float(self.credits_.total_available)
 
 
 @attrs.frozen

@@ -38,7 +38,8 @@ MODEL = ModelAssets(
     optimized_glb_url="https://c/glb/m-opt.glb",
     preview_image_url="https://c/p.png",
     thumbnail_url="https://c/t.webp",
-    other_urls={"fbxUrl": "https://c/m.fbx", "usdzUrl": "https://c/m.usdz"},
+    fbx_url="https://c/m.fbx",
+    usdz_url="https://c/m.usdz",
 )
 
 
