@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -226,3 +227,83 @@ def test_command_line_compares_two_files_and_can_fail_on_breaking(tmp_path: Path
         [*tool, str(old), str(tmp_path / "absent.yaml")], capture_output=True, text=True, timeout=60
     )
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+# ------------------------------------------- the issue's scenario: generate names what was added
+
+CANCEL_YAML = """  /v1/operations/{operationId}:cancel:
+    post:
+      operationId: cancelOperation
+      summary: Cancel an operation
+      tags: [Generation]
+      security: [{bearerApiKey: []}]
+      parameters:
+        - $ref: "#/components/parameters/OperationId"
+        - $ref: "#/components/parameters/IdempotencyKey"
+      responses:
+        "202": {$ref: "#/components/responses/OperationAccepted"}
+        "404": {$ref: "#/components/responses/NotFound"}
+
+"""
+
+
+def _scratch_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "scratch"
+    for part in ("spec", "generated", "tools"):
+        shutil.copytree(ROOT / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def _generate(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(project / "tools" / "mintgen.py"), "generate"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=120,
+    )
+
+
+def test_generate_prints_the_progress_property_and_cancel_route_as_added(tmp_path: Path) -> None:
+    project = _scratch_copy(tmp_path)
+    spec = project / "spec" / "mint.openapi.yaml"
+    text = spec.read_text()
+    anchor = "        credits:\n          description: Undocumented credit accounting"
+    assert text.count(anchor) == 1 and text.count("  /v1/worlds:\n") == 1
+    text = text.replace(anchor, "        progress: {type: number, description: 0 to 1.}\n" + anchor)
+    spec.write_text(text.replace("  /v1/worlds:\n", CANCEL_YAML + "  /v1/worlds:\n"))
+    run = _generate(project)
+    assert run.returncode == 0, run.stderr
+    lines = [" ".join(line.split()) for line in run.stdout.splitlines()]
+    assert lines[1].endswith("2 change(s), 0 breaking"), run.stdout
+    assert lines[2:] == [
+        "added property Operation.progress: number, optional",
+        "added route POST /v1/operations/{operationId}:cancel (cancelOperation)",
+    ]
+    package = project / "generated" / "mint_client"
+    assert (package / "api" / "generation" / "cancel_operation.py").is_file()
+    assert "progress: float | Unset" in (package / "models" / "operation.py").read_text()
+    # The snapshot now follows the spec: a second run reports nothing new.
+    assert (project / "spec" / ".generated-from.yaml").read_bytes() == spec.read_bytes()
+    again = _generate(project)
+    assert again.returncode == 0 and again.stdout.splitlines()[1].endswith("no API changes")
+
+
+def test_generate_without_a_matching_snapshot_says_it_cannot_diff(tmp_path: Path) -> None:
+    project = _scratch_copy(tmp_path)
+    snapshot = project / "spec" / ".generated-from.yaml"
+    snapshot.write_text(snapshot.read_text() + "# edited by hand\n")
+    run = _generate(project)
+    assert run.returncode == 0, run.stderr
+    assert "API diff: skipped, the previous .generated-from.yaml was not the spec it records" in (
+        run.stdout
+    )
+    snapshot.unlink()
+    check = subprocess.run(
+        [sys.executable, str(project / "tools" / "mintgen.py"), "check"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=120,
+    )
+    assert check.returncode == 1 and "missing: spec/.generated-from.yaml" in check.stderr

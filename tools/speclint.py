@@ -291,8 +291,10 @@ class _Linter:
         validator = jsonschema.Draft202012Validator(wrapper, registry=self.registry)
         try:
             errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-        except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable) as exc:
-            self.report(pointer, f"example cannot be checked: {exc}")
+        except referencing.exceptions.Unresolvable:
+            return  # a $ref in the schema resolves to nothing: reported once, by refs()
+        except jsonschema.exceptions.SchemaError as exc:
+            self.report(pointer, f"example cannot be checked, its schema is invalid: {exc.message}")
             return
         for error in errors[:5]:
             at = "/".join(str(p) for p in error.absolute_path) or "(the example itself)"
