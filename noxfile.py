@@ -3,8 +3,9 @@
 nox                              # lint, typecheck, check_generated, tests, docs, build
 nox -s docs                      # the reference site, strict, into site/ (-- serve: live preview)
 nox -s build                     # sdist + wheel into dist/, checked, smoke-tested from a clean venv
-nox -s generate                  # regenerate generated/mint_client from spec/
-nox -s vendor -- DEST [--package NAME]
+nox -s generate                  # regenerate generated/mint_client from spec/, print the API diff
+nox -s api_diff -- OLD NEW       # what changed in the API between two spec files
+nox -s vendor -- DEST [--package NAME] [--force]
 """
 
 from __future__ import annotations
@@ -24,19 +25,29 @@ nox.options.reuse_existing_virtualenvs = False
 
 ROOT = Path(__file__).parent
 GENERATE_PINS = "spec/requirements-generate.txt"
+SPEC_TOOLS = ["pyyaml>=6", "jsonschema>=4.21", "referencing>=0.35"]  # tools/apidiff.py, speclint.py
 HANDWRITTEN = ["mint_ext", "tests", "tools", "bench", "docs", "noxfile.py"]
 
 
 @nox.session(default=False)
 def generate(session: nox.Session) -> None:
-    """Regenerate generated/mint_client from spec/ with the pinned toolchain."""
-    session.install("-r", GENERATE_PINS)
+    """Regenerate generated/mint_client from spec/ with the pinned toolchain; print the API diff."""
+    session.install("-r", GENERATE_PINS, *SPEC_TOOLS)
     session.run("python", "tools/mintgen.py", "generate")
+
+
+@nox.session(default=False)
+def api_diff(session: nox.Session) -> None:
+    """What changed in the API between two spec files: nox -s api_diff -- OLD NEW."""
+    if len([a for a in session.posargs if not a.startswith("-")]) != 2:
+        session.error("usage: nox -s api_diff -- OLD.yaml NEW.yaml [--fail-on-breaking]")
+    session.install(*SPEC_TOOLS)
+    session.run("python", "tools/apidiff.py", *session.posargs)
 
 
 @nox.session
 def check_generated(session: nox.Session) -> None:
-    """Fail, naming the files, if generated/ differs from a fresh generation."""
+    """Fail, naming the files, if generated/ (or its spec snapshot) differs from a fresh generation."""
     session.install("-r", GENERATE_PINS)
     session.run("python", "tools/mintgen.py", "check")
 
@@ -45,17 +56,19 @@ def check_generated(session: nox.Session) -> None:
 def vendor(session: nox.Session) -> None:
     """Copy generated/mint_client into another repo: nox -s vendor -- DEST [--package NAME]."""
     if not session.posargs:
-        session.error("usage: nox -s vendor -- DEST [--package NAME]")
+        session.error("usage: nox -s vendor -- DEST [--package NAME] [--force]")
+    session.install(*SPEC_TOOLS)  # for the API diff between the old and the new copy
     session.run("python", "tools/mintgen.py", "vendor", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff on everything handwritten, and validation of the OpenAPI document."""
-    session.install("-r", GENERATE_PINS, "openapi-spec-validator>=0.7")
+    """Ruff on everything handwritten; the OpenAPI document validated, then the stricter spec lint."""
+    session.install("-r", GENERATE_PINS, "openapi-spec-validator>=0.7", *SPEC_TOOLS)
     session.run("ruff", "check", *HANDWRITTEN)
     session.run("ruff", "format", "--check", *HANDWRITTEN)
     session.run("openapi-spec-validator", "spec/mint.openapi.yaml")
+    session.run("python", "tools/speclint.py", "spec/mint.openapi.yaml")
 
 
 @nox.session

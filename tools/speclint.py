@@ -335,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: cannot read: {exc}", file=sys.stderr)
             failed = True
             continue
-        shown = path.relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
+        full = path.resolve()
+        shown = full.relative_to(ROOT) if full.is_relative_to(ROOT) else path
         for problem in problems:
             print(problem.render(str(shown)), file=sys.stderr)
         if problems:
