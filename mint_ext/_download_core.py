@@ -114,9 +114,55 @@ def url_without_query(url: str) -> str:
     """
     try:
         return str(httpx.URL(url).copy_with(query=None, fragment=None))
-    except httpx.InvalidURL:  # keep it readable and printable, still without the query
-        bare = url.split("#", 1)[0].split("?", 1)[0]
+    except (httpx.InvalidURL, UnicodeError, ValueError):  # readable, printable, no query
+        bare = url.split("#", 1)[0].split("?", 1)[0].encode("utf-8", "surrogatepass")
         return urllib.parse.quote(bare, safe=":/@!$&'()*+,;=%~-._")
+
+
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+
+
+def url_problem(url: object) -> str | None:
+    """Why ``url`` (from the server) cannot be fetched, or None when it can.
+
+    Refused: anything but text, lone surrogates, what httpx cannot parse, relative URLs,
+    schemes other than http/https, no host, an empty or over-long (> 63) host label or a host
+    name over 253 characters, a port outside 1-65535. Each becomes a typed error at planning
+    or request time instead of a ``UnicodeError``/``OverflowError`` deep in a transport.
+
+    Example:
+        >>> url_problem("https://cdn.mint.gg/a.glb?sig=1") is None
+        True
+        >>> url_problem("ftp://cdn.mint.gg/a.glb")
+        "unsupported scheme 'ftp'"
+        >>> url_problem("https://a..b/x")
+        'an empty or over-long label in host name'
+    """
+    if not isinstance(url, str):
+        return f"not a string ({type(url).__name__})"
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid text (a lone surrogate)"
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.raw_host.decode("ascii")
+        port = parsed.port
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        return f"not a valid URL ({exc})"
+    if not parsed.scheme:
+        return "not an absolute URL"
+    if parsed.scheme not in ("http", "https"):
+        return f"unsupported scheme {parsed.scheme!r}"
+    if not host:
+        return "no host"
+    if ":" not in host:  # an IPv6 literal has no labels to check
+        name = host[:-1] if host.endswith(".") else host
+        if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in name.split(".")):
+            return "an empty or over-long label in host name"
+    if port is not None and not 1 <= port <= 65535:
+        return f"port {port} out of range"
+    return None
 
 
 def ext_from_url(url: str) -> str | None:
@@ -130,7 +176,7 @@ def ext_from_url(url: str) -> str | None:
     """
     try:
         path = httpx.URL(url).path
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError, ValueError):
         return None
     last = path.rsplit("/", 1)[-1]
     if "." not in last:
@@ -851,6 +897,50 @@ def known_size(planned: PlannedAsset, assets: WorldAssets | ModelAssets,
         stated = size.get(planned.slot)
         return stated if isinstance(stated, int) else None  # UNSET: not sent
     return None
+
+
+def stated_size(planned: PlannedAsset, assets: WorldAssets | ModelAssets) -> int | None:
+    """The size the API states for this file (``glbSizeBytes``...), if any and plausible."""
+    size: object = None
+    if isinstance(assets, ModelAssets):
+        if planned.slot == "glb":
+            size = assets.glb_size_bytes
+        elif planned.slot == "optimized_glb":
+            size = assets.optimized_glb_size_bytes
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return None
+    return size
+
+
+def agreed_size(url: str, sizes: Iterable[tuple[str, int | None]]) -> int | None:
+    """The one size that every source that knows it states; None when none does.
+
+    Raises ``AssetVerificationError`` when two sources disagree: the file cannot be both.
+
+    Example:
+        >>> agreed_size("https://c/m.glb", [("Content-Length", 10), ("the API", None)])
+        10
+        >>> agreed_size("https://c/m.glb", [("Content-Length", 10), ("the API", 12)])
+        Traceback (most recent call last):
+        ...
+        mint_ext._errors.AssetVerificationError: https://c/m.glb: Content-Length says 10 bytes, the API says 12
+    """
+    known = [(source, size) for source, size in sizes if size is not None]
+    for source, size in known[1:]:
+        if size != known[0][1]:
+            clean = url_without_query(url)
+            raise AssetVerificationError(
+                f"{clean}: {known[0][0]} says {known[0][1]} bytes, {source} says {size}", url=clean
+            )
+    return known[0][1] if known else None
+
+
+def skip_check(verify: str | None, entry: ManifestEntry) -> str:
+    """How a complete-looking file is checked against its manifest entry before a skip:
+    ``verify`` if given, else ``"sha256"`` when the entry records a digest, else ``"size"``."""
+    if verify is not None:
+        return verify
+    return "sha256" if re.fullmatch(r"[0-9a-f]{64}", entry.sha256) else "size"
 
 
 def hash_of(chunks: Iterable[bytes]) -> str:

@@ -148,3 +148,20 @@ class LoopbackCdn:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def download(mode: str, cdn: LoopbackCdn, out: Any, max_retries: int = 0, **kw: Any) -> Any:
+    """``assets.download("op_1", out, **kw)`` with Mint (sync) or AsyncMint (async)."""
+    import asyncio
+
+    from mint_ext import AsyncMint, Mint
+
+    if mode == "sync":
+        with Mint(api_key="k", base_url=cdn.url, max_retries=max_retries) as mint:
+            return mint.assets.download("op_1", out, **kw)
+
+    async def main() -> Any:
+        async with AsyncMint(api_key="k", base_url=cdn.url, max_retries=max_retries) as mint:
+            return await mint.assets.download("op_1", out, **kw)
+
+    return asyncio.run(main())

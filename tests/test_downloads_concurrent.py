@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 import mint_ext
-from mint_ext import AsyncMint, DownloadError, DownloadInProgressError, Mint
+from mint_ext import AsyncMint, DownloadError, DownloadInProgressError
 from mint_ext._download_core import DownloadReport
 from mint_ext._downloads import file_lock
 
-from ._loopback_cdn import LoopbackCdn
+from ._loopback_cdn import LoopbackCdn, download
 
 GLB = "/a/model.glb"
 
@@ -36,18 +36,6 @@ def cdn() -> Iterator[LoopbackCdn]:
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def download(mode: str, cdn: LoopbackCdn, out: Path, **kw: Any) -> DownloadReport:
-    if mode == "sync":
-        with Mint(api_key="k", base_url=cdn.url, max_retries=0) as mint:
-            return mint.assets.download("op_1", out, **kw)
-
-    async def main() -> DownloadReport:
-        async with AsyncMint(api_key="k", base_url=cdn.url, max_retries=0) as mint:
-            return await mint.assets.download("op_1", out, **kw)
-
-    return asyncio.run(main())
 
 
 def two_at_once(mode: str, cdn: LoopbackCdn, out: Path, *kws: dict[str, Any]) -> list[Any]:
