@@ -251,3 +251,18 @@ def test_licence_is_one_licence_everywhere() -> None:
     assert licence.startswith("MIT License\n")
     assert 'license = "MIT"' in pyproject
     assert spec["info"]["license"] == {"name": "MIT", "identifier": "MIT"}
+
+
+def test_readme_example_runs_against_a_loopback_server(project: Path, other: Path) -> None:
+    from mint_ext.testing import FakeMint, serve_fake_mint
+
+    assert _vendor(project, other).returncode == 0
+    readme = (other / "src" / PACKAGE / "README.md").read_text()
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    with serve_fake_mint(FakeMint(api_keys=("vendored-key",))) as server:
+        code = code.replace("https://api.mint.gg", server.base_url)
+        code = code.replace("<MINT_API_KEY>", server.api_key)
+        run = _python(other, "-c", code + "print(op.id, op.status)\n")
+    assert run.returncode == 0, run.stderr
+    op_id, status = run.stdout.split()
+    assert op_id.startswith("op_") and status in {"queued", "running"}
