@@ -81,14 +81,16 @@ def _is_generated_model(tp: object) -> bool:
     return isinstance(tp, type) and attrs.has(tp) and tp.__module__.startswith(_GEN_PREFIX)
 
 
-def generated_model_of(cls: type) -> type | None:
-    """The generated model class ``cls`` is (or subclasses), or None.
+def generated_model_of(cls: object) -> type | None:
+    """The generated model class ``cls`` is (or subclasses), or None (also for a non-class).
 
     Example:
         >>> from mint_ext import Operation
         >>> generated_model_of(Operation).__module__
         'mint_client.models.operation'
     """
+    if not isinstance(cls, type):
+        return None
     return next((c for c in cls.__mro__ if _is_generated_model(c)), None)
 
 
