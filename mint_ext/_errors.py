@@ -380,6 +380,21 @@ def _problem(response: httpx.Response) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _field_errors(errors: object, limit: int = 10) -> str:
+    """``prompt: must not be empty; imageUrl: must be a URL`` from a problem's ``errors``
+    (RFC 9457 extension: one ``{path, message}`` object per invalid field), at most ``limit``."""
+    if not isinstance(errors, list):
+        return ""
+    parts = []
+    for e in errors:
+        if isinstance(e, Mapping):
+            path, msg = e.get("path") or e.get("field"), e.get("message") or e.get("detail")
+            if isinstance(msg, str) and msg:
+                parts.append(f"{path}: {msg}" if isinstance(path, str) and path else msg)
+    more = f"; and {len(parts) - limit} more" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more
+
+
 def error_from_response(
     response: httpx.Response, *, retry_after: float | None = None
 ) -> APIStatusError:
@@ -402,6 +417,9 @@ def error_from_response(
         message = f"{status} {title}"
     if isinstance(detail, str) and detail:
         message += f": {detail}"
+    fields = _field_errors((problem or {}).get("errors"))
+    if fields:
+        message += f" [{fields}]"
     request_id = response.headers.get("x-request-id")
     if request_id:
         message += f" (request id {request_id})"

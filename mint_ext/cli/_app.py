@@ -148,7 +148,7 @@ class State:
 # ------------------------------------------------------------------------------ operations
 
 
-def _show_operation(state: State, op: Operation) -> None:
+def _show_operation(state: State, op: Operation, download: str | None = None) -> None:
     """An operation on stdout; on stderr, what to do next when it waits for the user."""
     if state.json:
         print_json(op)
@@ -169,7 +169,7 @@ def _show_operation(state: State, op: Operation) -> None:
             )
         for line in lines:
             state.out.print(line, soft_wrap=True)
-    _next_step(state, op)
+    _next_step(state, op, download)
 
 
 def _next_step(state: State, op: Operation, download: str | None = None) -> None:
@@ -235,7 +235,7 @@ def _show_and_download(state: State, mint: Mint, op: Operation, download: str | 
     there are none yet. With ``--json`` the one document is ``{"operation", "download"}``."""
     state.hint, state.interrupted = None, "nothing was lost"
     if not (download and op.is_succeeded):
-        _show_operation(state, op)
+        _show_operation(state, op, download)
         if download and op.status != "preview_ready":
             state.say(f"{op.id} is {op.status}: nothing to download yet.")
         return
