@@ -208,6 +208,22 @@ def test_dangling_ref_is_a_spec_error() -> None:
         apidiff.diff(_spec(), new)
 
 
+def _wrong_shapes() -> list[dict[str, Any]]:
+    paths = _spec()
+    paths["paths"] = ["not", "a", "mapping"]
+    content = _spec()
+    content["paths"]["/v1/me"]["get"]["responses"]["200"]["content"] = ["application/json"]
+    props = _spec()
+    _schema(props, "Operation")["properties"] = ["id", "status"]
+    return [paths, content, props]
+
+
+@pytest.mark.parametrize("broken", _wrong_shapes(), ids=["paths", "content", "properties"])
+def test_a_document_of_the_wrong_shape_is_a_spec_error(broken: dict[str, Any]) -> None:
+    with pytest.raises(apidiff.SpecError, match="not a valid OpenAPI document"):
+        apidiff.diff(_spec(), broken)
+
+
 def test_command_line_compares_two_files_and_can_fail_on_breaking(tmp_path: Path) -> None:
     old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
     old.write_text(yaml.safe_dump(SPEC))

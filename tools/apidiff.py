@@ -462,8 +462,16 @@ def _short(value: Any) -> str:
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Every API difference from ``old`` to ``new`` (two parsed OpenAPI documents)."""
-    found = _Differ(_Doc(old), _Doc(new)).run()
+    """Every API difference from ``old`` to ``new`` (two parsed OpenAPI documents).
+
+    Raises:
+        SpecError: a ``$ref`` resolves to nothing, or a part of a document has the wrong shape
+            (run ``openapi-spec-validator`` on it).
+    """
+    try:
+        found = _Differ(_Doc(old), _Doc(new)).run()
+    except (AttributeError, TypeError) as exc:  # e.g. a list where the spec needs a mapping
+        raise SpecError(f"not a valid OpenAPI document ({type(exc).__name__}: {exc})") from exc
     return sorted(set(found), key=lambda c: (not c.breaking, c.where, c.what, c.kind, c.detail))
 
 
