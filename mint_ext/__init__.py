@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from . import status as status
 from ._client import AsyncMint as AsyncMint
-from ._client import AsyncPager as AsyncPager
+from ._client import ClientOptions as ClientOptions
 from ._client import Mint as Mint
-from ._client import Pager as Pager
 from ._core import InvalidArgumentError as InvalidArgumentError
+from ._core import idempotency_key as idempotency_key
 from ._download_core import AssetReport as AssetReport
 from ._download_core import DownloadProgress as DownloadProgress
 from ._download_core import DownloadReport as DownloadReport
@@ -59,6 +59,11 @@ from ._models import Usage as Usage
 from ._models import World as World
 from ._models import WorldAssets as WorldAssets
 from ._operations import WaitResult as WaitResult
+from ._options import RequestOptions as RequestOptions
+from ._options import WaitOptions as WaitOptions
+from ._raw import RawResponse as RawResponse
+from ._resources.pagers import AsyncPager as AsyncPager
+from ._resources.pagers import Pager as Pager
 from ._retry import Clock as Clock
 from ._retry import RetryPolicy as RetryPolicy
 from ._version import __version__ as __version__
@@ -76,6 +81,7 @@ __all__ = [
     "AuthenticationError",
     "Billing",
     "BillingRequiredError",
+    "ClientOptions",
     "Clock",
     "ConfigurationError",
     "ConflictError",
@@ -102,6 +108,8 @@ __all__ = [
     "PermissionDeniedError",
     "PollPolicy",
     "RateLimitError",
+    "RawResponse",
+    "RequestOptions",
     "ResourceRef",
     "ResponseValidationError",
     "RetryPolicy",
@@ -109,11 +117,13 @@ __all__ = [
     "UnsafePathError",
     "UnsafeRedirectError",
     "Usage",
+    "WaitOptions",
     "WaitResult",
     "WaitTimeoutError",
     "World",
     "WorldAssets",
     "__version__",
+    "idempotency_key",
     "status",
 ]
 

@@ -1,11 +1,20 @@
-"""One function per API call, returning a flow; the sync and async resources only drive them."""
+"""One function per API call, returning a flow; the sync and async resources only drive them.
+
+Also the two open doors: :func:`endpoint_call` runs any generated endpoint module with the SDK's
+retries, idempotency and errors, and :func:`request_call` any route the spec does not have yet.
+"""
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
+import httpx
+
+from mint_client import client as gen_client
 from mint_client import models as gen
 from mint_client.api.account import get_me, get_usage
 from mint_client.api.assets import get_model, get_world, list_models, list_worlds
@@ -20,7 +29,15 @@ from mint_client.api.generation import (
 )
 from mint_client.types import UNSET, Unset
 
-from ._core import Core, InvalidArgumentError, new_idempotency_key, object_id
+from ._core import (
+    Core,
+    InvalidArgumentError,
+    check_header_items,
+    check_idempotency_key,
+    new_idempotency_key,
+    object_id,
+    parse_body,
+)
 from ._flow import Flow
 from ._models import Account, Model, Operation, Page, Usage, World
 
@@ -32,30 +49,16 @@ GenerationPreset = Literal["fast", "standard", "production"]
 OptimizationLevel = Literal["light", "moderate", "aggressive"]
 
 
-class WorldOptions(TypedDict, total=False):
-    """Optional keywords of ``worlds.generate`` (snake_case of the request body fields)."""
-
-    derived_prompt: str
-    generation_mode: GenerationMode
-    generation_preset: GenerationPreset
-    display_name: str
-    image_url: str
-    source_images: Sequence[str]
-    source_url: str
-    idempotency_key: str
-
-
-class ModelOptions(TypedDict, total=False):
-    """Optional keywords of ``models.generate``."""
-
-    derived_prompt: str
-    name: str
-    generation_mode: GenerationMode
-    generation_preset: GenerationPreset
-    rigging_pose: Literal["t_pose", "a_pose"]
-    image_url: str
-    source_images: Sequence[str]
-    idempotency_key: str
+#: Body fields of ``worlds.generate`` besides ``prompt`` (snake_case of the spec's names).
+WORLD_FIELDS = frozenset(
+    {"derived_prompt", "generation_mode", "generation_preset", "display_name", "image_url",
+     "source_images", "source_url", "idempotency_key"}
+)  # fmt: skip
+#: Body fields of ``models.generate`` besides ``prompt``.
+MODEL_FIELDS = frozenset(
+    {"derived_prompt", "name", "generation_mode", "generation_preset", "rigging_pose",
+     "image_url", "source_images", "idempotency_key"}
+)  # fmt: skip
 
 
 def _enum(cls: type[E], value: object, field: str) -> E | Unset:
@@ -75,14 +78,8 @@ def _opt(value: Any) -> Any:
 
 
 def _key(options: Mapping[str, Any]) -> str:
-    key = options.get("idempotency_key") or new_idempotency_key()
-    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise InvalidArgumentError("idempotency_key must be 1 to 255 printable ASCII characters")
-    return str(key)
-
-
-_WORLD_KEYS = frozenset(WorldOptions.__annotations__)
-_MODEL_KEYS = frozenset(ModelOptions.__annotations__)
+    key = options.get("idempotency_key")
+    return new_idempotency_key() if key is None else check_idempotency_key(key)
 
 
 def _check(options: Mapping[str, Any], allowed: frozenset[str], call: str) -> None:
@@ -101,8 +98,8 @@ def _images(value: Sequence[str] | None) -> list[str] | Unset:
     return list(value)
 
 
-def generate_world_call(core: Core, prompt: str, options: WorldOptions) -> Flow[Operation]:
-    _check(options, _WORLD_KEYS, "worlds.generate")
+def generate_world_call(core: Core, prompt: str, options: Mapping[str, Any]) -> Flow[Operation]:
+    _check(options, WORLD_FIELDS, "worlds.generate")
     body = gen.GenerateWorldRequest(
         prompt=prompt,
         derived_prompt=_opt(options.get("derived_prompt")),
@@ -121,8 +118,8 @@ def generate_world_call(core: Core, prompt: str, options: WorldOptions) -> Flow[
     return core.call(kwargs, Operation._build)
 
 
-def generate_model_call(core: Core, prompt: str, options: ModelOptions) -> Flow[Operation]:
-    _check(options, _MODEL_KEYS, "models.generate")
+def generate_model_call(core: Core, prompt: str, options: Mapping[str, Any]) -> Flow[Operation]:
+    _check(options, MODEL_FIELDS, "models.generate")
     body = gen.GenerateModelRequest(
         prompt=prompt,
         derived_prompt=_opt(options.get("derived_prompt")),
@@ -215,16 +212,17 @@ def _opt_str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _limit(limit: int | None) -> int | Unset:
+def check_limit(limit: object) -> int | Unset:
+    """A page size: an int from 1 to 100 (not a bool, not a float), or None for the default."""
     if limit is None:
         return UNSET
-    if not 1 <= limit <= 100:
-        raise InvalidArgumentError("limit must be between 1 and 100")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise InvalidArgumentError(f"limit must be an int between 1 and 100, got {limit!r}")
     return limit
 
 
 def list_worlds_pages(core: Core, limit: int | None, cursor: str | None) -> Flow[None]:
-    lim = _limit(limit)
+    lim = check_limit(limit)
     return core.pages(
         lambda c: list_worlds._get_kwargs(limit=lim, cursor=_opt(c)),
         _page_parser(World._build),
@@ -233,7 +231,7 @@ def list_worlds_pages(core: Core, limit: int | None, cursor: str | None) -> Flow
 
 
 def list_models_pages(core: Core, limit: int | None, cursor: str | None) -> Flow[None]:
-    lim = _limit(limit)
+    lim = check_limit(limit)
     return core.pages(
         lambda c: list_models._get_kwargs(limit=lim, cursor=_opt(c)),
         _page_parser(Model._build),
@@ -242,12 +240,12 @@ def list_models_pages(core: Core, limit: int | None, cursor: str | None) -> Flow
 
 
 def list_worlds_page(core: Core, limit: int | None, cursor: str | None) -> Flow[Page[World]]:
-    kwargs = list_worlds._get_kwargs(limit=_limit(limit), cursor=_opt(cursor))
+    kwargs = list_worlds._get_kwargs(limit=check_limit(limit), cursor=_opt(cursor))
     return core.call(kwargs, _page_parser(World._build))
 
 
 def list_models_page(core: Core, limit: int | None, cursor: str | None) -> Flow[Page[Model]]:
-    kwargs = list_models._get_kwargs(limit=_limit(limit), cursor=_opt(cursor))
+    kwargs = list_models._get_kwargs(limit=check_limit(limit), cursor=_opt(cursor))
     return core.call(kwargs, _page_parser(Model._build))
 
 
@@ -257,3 +255,120 @@ def me_call(core: Core) -> Flow[Account]:
 
 def usage_call(core: Core) -> Flow[Usage]:
     return core.call(get_usage._get_kwargs(), Usage.from_dict)
+
+
+# ------------------------------------------------------------------- any endpoint, any route
+
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Endpoint(Protocol[R_co]):
+    """A generated endpoint module (``mint_client.api.<tag>.<operation>``), as ``call`` uses it.
+
+    ``_parse_response`` is typed ``R | Problem | None``: ``call`` returns ``R``, the model the
+    endpoint gives for a success (an error status raises instead; no model is a malformed answer).
+    """
+
+    def _get_kwargs(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
+
+    def _parse_response(
+        self,
+        *,
+        client: gen_client.AuthenticatedClient | gen_client.Client,
+        response: httpx.Response,
+    ) -> R_co | gen.Problem | None: ...
+
+
+# Only read by the generated parsers (``raise_on_unexpected_status``); never sends anything.
+_PARSING_CLIENT = gen_client.Client(
+    base_url="http://parse.invalid", raise_on_unexpected_status=True
+)
+
+
+def endpoint_parameters(endpoint: object) -> frozenset[str]:
+    """The keyword names an endpoint's ``_get_kwargs`` takes (empty if it is no endpoint)."""
+    get_kwargs = getattr(endpoint, "_get_kwargs", None)
+    if not callable(get_kwargs) or not callable(getattr(endpoint, "_parse_response", None)):
+        raise InvalidArgumentError(
+            f"call() needs a generated endpoint module such as "
+            f"mint_client.api.generation.get_operation, got {endpoint!r}"
+        )
+    return frozenset(inspect.signature(get_kwargs).parameters)
+
+
+def endpoint_call(
+    core: Core, endpoint: Endpoint[T], args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> Flow[T]:
+    """``endpoint`` with the SDK's machinery: retries, errors, and an Idempotency-Key made once
+    (kept on every retry) when the endpoint takes one and the caller gave none."""
+    names = endpoint_parameters(endpoint)
+    arguments = dict(kwargs)
+    if "idempotency_key" in names:
+        arguments["idempotency_key"] = _key(arguments)
+    try:
+        inspect.signature(endpoint._get_kwargs).bind(*args, **arguments)
+    except TypeError as exc:
+        raise InvalidArgumentError(f"{_endpoint_name(endpoint)}: {exc}") from None
+    try:
+        request_kwargs = endpoint._get_kwargs(*args, **arguments)
+    except (AttributeError, TypeError, ValueError) as exc:  # e.g. a dict where a model goes
+        raise InvalidArgumentError(
+            f"{_endpoint_name(endpoint)}: {type(exc).__name__}: {exc}"
+        ) from None
+    response = yield from core.send(request_kwargs)
+    return parse_generated(endpoint, response)
+
+
+def _endpoint_name(endpoint: object) -> str:
+    return str(getattr(endpoint, "__name__", type(endpoint).__name__)).rsplit(".", 1)[-1]
+
+
+def parse_generated(endpoint: Endpoint[T], response: httpx.Response) -> T:
+    """The generated parser's model for a success response, or ``ResponseValidationError``."""
+
+    def parse(_: Any) -> T:
+        parsed = endpoint._parse_response(client=_PARSING_CLIENT, response=response)
+        if parsed is None or isinstance(parsed, gen.Problem):
+            raise TypeError(f"{response.status_code} is not a success status of this endpoint")
+        return parsed
+
+    return parse_body(response, parse)
+
+
+_METHOD = re.compile(r"[A-Z]+")
+
+
+def request_call(
+    core: Core,
+    method: str,
+    path: str,
+    *,
+    json: object = None,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Flow[Any]:
+    """A route the spec does not have yet: decoded JSON back (None for an empty body)."""
+    verb = method.upper() if isinstance(method, str) else ""
+    if not _METHOD.fullmatch(verb):
+        raise InvalidArgumentError(f"method must be an HTTP method such as 'GET', got {method!r}")
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//"):
+        raise InvalidArgumentError(
+            f"path must start with one '/' (relative to base_url), got {path!r}"
+        )
+    segments = path.split("?", 1)[0].split("/")
+    if any(segment in (".", "..") for segment in segments) or "#" in path:
+        raise InvalidArgumentError(f"path may not contain '.', '..' segments or '#': {path!r}")
+    extra = check_header_items(headers or {}, "headers", InvalidArgumentError)
+    if verb == "POST" and not any(name.lower() == "idempotency-key" for name in extra):
+        extra["Idempotency-Key"] = new_idempotency_key()
+    kwargs: dict[str, Any] = {"method": verb, "url": path, "headers": extra}
+    if params:
+        kwargs["params"] = dict(params)
+    if json is not None:
+        kwargs["json"] = json
+    elif verb == "POST" and core.extra_body is None:
+        kwargs["json"] = {}
+    response = yield from core.send(kwargs)
+    if not response.content:
+        return None
+    return parse_body(response, lambda data: data)

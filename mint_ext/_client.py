@@ -1,16 +1,25 @@
-"""``Mint`` and ``AsyncMint``: thin drivers around the shared, I/O-free flows of ``_calls``."""
+"""``Mint`` and ``AsyncMint``: settings, the HTTP client, the runner, the resources.
+
+A client validates its settings once (into a ``Core``), owns one connection pool (``Pool``) and
+builds one runner; the resources get the runner and nothing else. ``with_options`` makes a client
+with other settings on the same pool; ``with_raw_response`` is a view whose calls return raw
+responses; ``call`` and ``request`` reach endpoints that no resource wraps, on the same path.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Self, TypeVar, Unpack
+from typing import Any, Self, TypedDict, TypeVar, Unpack
 
+import attrs
 import httpx
 
 from . import _calls as calls
+from ._calls import Endpoint
 from ._core import (
     DEFAULT_TIMEOUT,
     Core,
@@ -19,14 +28,63 @@ from ._core import (
     resolve_api_key,
     resolve_base_url,
 )
+from ._downloads import Assets, AsyncAssets
 from ._errors import ConfigurationError
-from ._flow import Flow, iterate_async, iterate_sync, run_async, run_sync
-from ._models import Account, Model, Operation, Page, Usage, World
+from ._logging import configure_from_environment
+from ._operations import (
+    AsyncOperations,
+    AsyncOperationsWithRawResponse,
+    Operations,
+    OperationsWithRawResponse,
+)
+from ._options import RequestOptions, split_options, with_max_retries
+from ._raw import raw_async, raw_sync
+from ._resources.account import (
+    AccountResource,
+    AccountWithRawResponse,
+    AsyncAccountResource,
+    AsyncAccountWithRawResponse,
+)
+from ._resources.models import (
+    AsyncModels,
+    AsyncModelsWithRawResponse,
+    Models,
+    ModelsWithRawResponse,
+)
+from ._resources.worlds import (
+    AsyncWorlds,
+    AsyncWorldsWithRawResponse,
+    Worlds,
+    WorldsWithRawResponse,
+)
 from ._retry import Clock, RetryPolicy, is_seconds
+from ._runner import AsyncRunner, Pool, SyncRunner
 
-__all__ = ["AsyncMint", "AsyncPager", "Mint", "Pager"]
+__all__ = [
+    "AsyncMint",
+    "AsyncMintWithRawResponse",
+    "ClientOptions",
+    "Mint",
+    "MintWithRawResponse",
+]
 
 T = TypeVar("T")
+
+
+class ClientOptions(TypedDict, total=False):
+    """What ``with_options`` may change (absent keys keep the client's value)."""
+
+    timeout: float | None
+    max_retries: int
+    retry: RetryPolicy
+    default_headers: Mapping[str, str]
+
+
+def _check_timeout(timeout: object) -> None:
+    if timeout is not None and not is_seconds(timeout, positive=True):
+        raise ConfigurationError(
+            f"timeout must be a positive number of seconds (per request) or None, got {timeout!r}"
+        )
 
 
 def _core(
@@ -38,18 +96,10 @@ def _core(
     clock: Clock | None,
     headers: Mapping[str, str] | None,
 ) -> Core:
-    if timeout is not None and not is_seconds(timeout, positive=True):
-        raise ConfigurationError(
-            f"timeout must be a positive number of seconds (per request) or None, got {timeout!r}"
-        )
+    _check_timeout(timeout)
     policy = retry or RetryPolicy()
     if max_retries is not None:
-        policy = RetryPolicy(
-            max_retries=max_retries,
-            initial_delay=policy.initial_delay,
-            max_delay=policy.max_delay,
-            max_retry_after=policy.max_retry_after,
-        )
+        policy = with_max_retries(policy, max_retries, ConfigurationError)
     return Core(
         api_key=resolve_api_key(api_key),
         base_url=resolve_base_url(base_url),
@@ -60,159 +110,43 @@ def _core(
     )
 
 
-class Pager(Iterator[T]):
-    """Items of a listing, fetched page by page as you iterate (``pages()`` gives whole pages).
-
-    Example:
-        >>> for world in mint.worlds.list(limit=50):   # doctest: +SKIP
-        ...     print(world.id, world.name)
-    """
-
-    def __init__(self, client: Mint, flow: Callable[[], Flow[None]]) -> None:
-        self._client = client
-        self._flow = flow
-        self._items: Iterator[T] | None = None
-
-    def pages(self) -> Iterator[Page[T]]:
-        """Iterate whole pages instead of items."""
-        return iterate_sync(self._flow(), self._client._http.send, self._client._sleep)
-
-    def __iter__(self) -> Iterator[T]:
-        return self
-
-    def __next__(self) -> T:
-        if self._items is None:
-            self._items = (item for page in self.pages() for item in page.items)
-        return next(self._items)
+def _with_settings(core: Core, settings: Mapping[str, Any]) -> Core:
+    """``core`` with ``with_options`` settings applied (``ConfigurationError`` on a bad one)."""
+    unknown = set(settings) - set(ClientOptions.__annotations__)
+    if unknown:
+        raise ConfigurationError(f"with_options() got unexpected keyword(s): {sorted(unknown)}")
+    changes: dict[str, Any] = {}
+    if "timeout" in settings:
+        _check_timeout(settings["timeout"])
+        changes["timeout"] = settings["timeout"]
+    retry = settings.get("retry", core.retry)
+    if not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(f"retry must be a RetryPolicy, got {retry!r}")
+    if "max_retries" in settings:
+        retry = with_max_retries(retry, settings["max_retries"], ConfigurationError)
+    changes["retry"] = retry
+    if "default_headers" in settings:
+        changes["headers"] = {**core.headers, **check_headers(settings["default_headers"])}
+    return attrs.evolve(core, **changes)
 
 
-class AsyncPager(AsyncIterator[T]):
-    """The ``async for`` twin of :class:`Pager`.
-
-    Example:
-        >>> async for model in mint.models.list():                # doctest: +SKIP
-        ...     print(model.id)
-    """
-
-    def __init__(self, client: AsyncMint, flow: Callable[[], Flow[None]]) -> None:
-        self._client = client
-        self._flow = flow
-        self._items: AsyncIterator[T] | None = None
-
-    def pages(self) -> AsyncIterator[Page[T]]:
-        return iterate_async(self._flow(), self._client._http.send, self._client._sleep)
-
-    async def _iter_items(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for item in page.items:
-                yield item
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        if self._items is None:
-            self._items = self._iter_items()
-        return await self._items.__anext__()
-
-
-# ------------------------------------------------------------------------------------ sync
-
-
-class Worlds:
-    """``mint.worlds``: start world generations, read and list worlds."""
-
-    def __init__(self, client: Mint) -> None:
-        self._c = client
-
-    def generate(self, prompt: str, **options: Unpack[calls.WorldOptions]) -> Operation:
-        """Start a world generation; returns the new operation (poll it with ``operations.wait``).
-
-        Example:
-            >>> op = mint.worlds.generate(prompt="A quiet greenhouse",  # doctest: +SKIP
-            ...                           generation_mode="review", generation_preset="fast")
-        """
-        return self._c._run(calls.generate_world_call(self._c._core, prompt, options))
-
-    def get(self, world: str | World) -> World:
-        """Read one world by id."""
-        return self._c._run(calls.get_world_call(self._c._core, world))
-
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Pager[World]:
-        """Every world of this API project, newest first, following cursors lazily."""
-        core = self._c._core
-        calls._limit(limit)  # checked at the call, not at the first page
-        return Pager(self._c, lambda: calls.list_worlds_pages(core, limit, cursor))
-
-    def list_page(self, *, limit: int | None = None, cursor: str | None = None) -> Page[World]:
-        """One page of worlds; pass ``page.next_cursor`` back as ``cursor`` for the next."""
-        return self._c._run(calls.list_worlds_page(self._c._core, limit, cursor))
-
-
-class Models:
-    """``mint.models``: start model generations and optimizations, read and list models."""
-
-    def __init__(self, client: Mint) -> None:
-        self._c = client
-
-    def generate(self, prompt: str, **options: Unpack[calls.ModelOptions]) -> Operation:
-        """Start a 3D model generation.
-
-        Example:
-            >>> op = mint.models.generate(prompt="A bronze lantern")  # doctest: +SKIP
-        """
-        return self._c._run(calls.generate_model_call(self._c._core, prompt, options))
-
-    def optimize(
-        self,
-        model: str | Model,
-        *,
-        level: calls.OptimizationLevel | None = None,
-        idempotency_key: str | None = None,
-    ) -> Operation:
-        """Start an optimization (Draco-compressed GLB) of a model.
-
-        Example:
-            >>> op = mint.models.optimize("model_123", level="moderate")  # doctest: +SKIP
-        """
-        return self._c._run(calls.optimize_model_call(self._c._core, model, level, idempotency_key))
-
-    def get(self, model: str | Model) -> Model:
-        return self._c._run(calls.get_model_call(self._c._core, model))
-
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> Pager[Model]:
-        core = self._c._core
-        calls._limit(limit)  # checked at the call, not at the first page
-        return Pager(self._c, lambda: calls.list_models_pages(core, limit, cursor))
-
-    def list_page(self, *, limit: int | None = None, cursor: str | None = None) -> Page[Model]:
-        return self._c._run(calls.list_models_page(self._c._core, limit, cursor))
-
-
-class AccountResource:
-    """``mint.account``: who the key belongs to and how many Credits are left."""
-
-    def __init__(self, client: Mint) -> None:
-        self._c = client
-
-    def me(self) -> Account:
-        """Example: ``mint.account.me().user_id``."""
-        return self._c._run(calls.me_call(self._c._core))
-
-    def usage(self) -> Usage:
-        """Example: ``mint.account.usage().credits_available``."""
-        return self._c._run(calls.usage_call(self._c._core))
+def _is_pooled(transport: object) -> bool:
+    """A transport holding connections of its own (it cannot be shared across fork())."""
+    return isinstance(transport, httpx.HTTPTransport | httpx.AsyncHTTPTransport)
 
 
 class _ClientBase:
-    _core: Core
+    _runner: SyncRunner | AsyncRunner
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._core.base_url!r})"
+        return f"{type(self).__name__}(base_url={self._runner.core.base_url!r})"
 
     @property
     def base_url(self) -> str:
-        return self._core.base_url
+        return self._runner.core.base_url
+
+
+# ------------------------------------------------------------------------------------ sync
 
 
 class Mint(_ClientBase):
@@ -221,17 +155,22 @@ class Mint(_ClientBase):
     Reads ``MINT_API_KEY`` and ``MINT_BASE_URL`` (default ``https://api.mint.gg``) when not given.
     Every request has a finite timeout and is retried on transient failures; every POST carries an
     Idempotency-Key that stays the same across retries, so a retry never starts a second paid job.
+    ``MINT_LOG=info`` (or ``debug``) logs a line per request to stderr.
 
     ``sleep`` and ``clock`` inject time, for tests: a fake clock's ``sleep`` advances it and returns
     at once. ``operations.as_completed``/``wait_many`` call an injected ``sleep`` inline, one wait
     after another, so it must not block for real (the real ``time.sleep`` is replaced there by
     non-blocking waits).
 
+    Safe to use after ``os.fork()``: a child gets its own connections (a client given its own
+    ``http_client`` raises ``ConfigurationError`` there instead; make that one in the child).
+
     Example:
         >>> from mint_ext import Mint
-        >>> with Mint(api_key="...", base_url="http://127.0.0.1:8080") as mint:  # doctest: +SKIP
+        >>> with Mint(api_key=api_key, base_url=base_url) as mint:
         ...     op = mint.worlds.generate(prompt="A quiet greenhouse")
-        ...     op = mint.operations.wait(op)
+        ...     print(mint.operations.wait(op).status)
+        succeeded
     """
 
     def __init__(
@@ -248,29 +187,103 @@ class Mint(_ClientBase):
         sleep: Callable[[float], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers)
-        self._owns_http = http_client is None
-        self._http = http_client or make_http_client(
-            httpx.Client, transport=transport, follow_redirects=False
+        configure_from_environment()
+        core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers)
+        pool = Pool(
+            lambda: (
+                http_client
+                or make_http_client(httpx.Client, transport=transport, follow_redirects=False)
+            ),
+            owned=http_client is None,
+            remakeable=http_client is None and not _is_pooled(transport),
         )
-        self._asset_transport = transport
-        self._sleep: Callable[[float], None] = sleep or time.sleep
-        self.worlds = Worlds(self)
-        self.models = Models(self)
-        self.account = AccountResource(self)
-        from ._downloads import Assets
-        from ._operations import Operations
+        runner = SyncRunner(
+            core=core, pool=pool, sleep=sleep or time.sleep, asset_transport=transport
+        )
+        self._setup(runner, closes=True)
 
-        self.operations = Operations(self)
-        self.assets = Assets(self)
+    _runner: SyncRunner
 
-    def _run(self, flow: Flow[T]) -> T:
-        return run_sync(flow, self._http.send, self._sleep)
+    def _setup(self, runner: SyncRunner, *, closes: bool) -> None:
+        self._runner = runner
+        self._closes = closes
+        self.worlds = Worlds(runner)
+        self.models = Models(runner)
+        self.account = AccountResource(runner)
+        self.operations = Operations(runner)
+        self.assets = Assets(runner)
+
+    def with_options(self, **settings: Unpack[ClientOptions]) -> Mint:
+        """A client with other settings on the same connection pool (cheap: make one per call).
+
+        Closing the copy leaves the pool open; closing the original closes it for both.
+
+        Example:
+            >>> patient = mint.with_options(timeout=120, max_retries=5)
+            >>> patient.account.me().user_id == mint.account.me().user_id
+            True
+        """
+        copy = object.__new__(type(self))
+        copy._setup(self._runner.derive(_with_settings(self._runner.core, settings)), closes=False)
+        return copy
+
+    @functools.cached_property
+    def with_raw_response(self) -> MintWithRawResponse:
+        """The same calls, each returning a :class:`RawResponse` (``parse()`` gives the result).
+
+        Example:
+            >>> raw = mint.with_raw_response.account.me()
+            >>> raw.status_code
+            200
+        """
+        return MintWithRawResponse(self)
+
+    def call(self, endpoint: Endpoint[T], /, *args: Any, **kwargs: Any) -> T:
+        """Call any generated endpoint with the SDK's retries, idempotency and errors.
+
+        ``endpoint`` is a module of ``mint_client.api`` (``mint_client.api.generation.get_operation``);
+        ``args``/``kwargs`` are its arguments other than ``client`` (an ``idempotency_key`` is made
+        when the endpoint takes one and none is given), plus request options (``timeout``,
+        ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``). Returns the generated
+        model of the success response; error statuses raise the usual ``APIStatusError``.
+
+        Example:
+            >>> from mint_client.api.account import get_me
+            >>> mint.call(get_me).owner.user_id == mint.account.me().user_id
+            True
+        """
+        options, rest = split_options(kwargs, calls.endpoint_parameters(endpoint))
+        r = self._runner.using(options)
+        return r.run(calls.endpoint_call(r.core, endpoint, args, rest))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Any:
+        """Call a route the spec does not describe yet; returns the decoded JSON (None if empty).
+
+        ``path`` is relative to the base URL (``"/v1/operations/op_1"``). Retries, errors and
+        options as for every call; a POST gets an ``Idempotency-Key`` unless ``headers`` has one.
+
+        Example:
+            >>> mint.request("GET", f"/v1/operations/{op.id}")["id"] == op.id
+            True
+        """
+        r = self._runner.using(options)
+        return r.run(
+            calls.request_call(r.core, method, path, json=json, params=params, headers=headers)
+        )
 
     def close(self) -> None:
-        """Close the HTTP connections (only those the client opened itself)."""
-        if self._owns_http:
-            self._http.close()
+        """Close the HTTP connections (only those the client opened itself; never a copy's)."""
+        if self._closes:
+            self._runner.pool.close()
 
     def __enter__(self) -> Self:
         return self
@@ -284,88 +297,32 @@ class Mint(_ClientBase):
         self.close()
 
 
+class MintWithRawResponse:
+    """``mint.with_raw_response``: every single-result call, returning a :class:`RawResponse`."""
+
+    def __init__(self, client: Mint) -> None:
+        self.worlds = WorldsWithRawResponse(client.worlds)
+        self.models = ModelsWithRawResponse(client.models)
+        self.account = AccountWithRawResponse(client.account)
+        self.operations = OperationsWithRawResponse(client.operations)
+        self.call = raw_sync(client.call)
+        self.request = raw_sync(client.request)
+
+
 # ------------------------------------------------------------------------------------ async
-
-
-class AsyncWorlds:
-    """``mint.worlds`` of :class:`AsyncMint`."""
-
-    def __init__(self, client: AsyncMint) -> None:
-        self._c = client
-
-    async def generate(self, prompt: str, **options: Unpack[calls.WorldOptions]) -> Operation:
-        """Example: ``op = await mint.worlds.generate(prompt="A quiet greenhouse")``."""
-        return await self._c._run(calls.generate_world_call(self._c._core, prompt, options))
-
-    async def get(self, world: str | World) -> World:
-        return await self._c._run(calls.get_world_call(self._c._core, world))
-
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> AsyncPager[World]:
-        """Example: ``async for world in mint.worlds.list(): ...``."""
-        core = self._c._core
-        calls._limit(limit)  # checked at the call, not at the first page
-        return AsyncPager(self._c, lambda: calls.list_worlds_pages(core, limit, cursor))
-
-    async def list_page(
-        self, *, limit: int | None = None, cursor: str | None = None
-    ) -> Page[World]:
-        return await self._c._run(calls.list_worlds_page(self._c._core, limit, cursor))
-
-
-class AsyncModels:
-    """``mint.models`` of :class:`AsyncMint`."""
-
-    def __init__(self, client: AsyncMint) -> None:
-        self._c = client
-
-    async def generate(self, prompt: str, **options: Unpack[calls.ModelOptions]) -> Operation:
-        return await self._c._run(calls.generate_model_call(self._c._core, prompt, options))
-
-    async def optimize(
-        self,
-        model: str | Model,
-        *,
-        level: calls.OptimizationLevel | None = None,
-        idempotency_key: str | None = None,
-    ) -> Operation:
-        return await self._c._run(
-            calls.optimize_model_call(self._c._core, model, level, idempotency_key)
-        )
-
-    async def get(self, model: str | Model) -> Model:
-        return await self._c._run(calls.get_model_call(self._c._core, model))
-
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> AsyncPager[Model]:
-        core = self._c._core
-        calls._limit(limit)  # checked at the call, not at the first page
-        return AsyncPager(self._c, lambda: calls.list_models_pages(core, limit, cursor))
-
-    async def list_page(
-        self, *, limit: int | None = None, cursor: str | None = None
-    ) -> Page[Model]:
-        return await self._c._run(calls.list_models_page(self._c._core, limit, cursor))
-
-
-class AsyncAccountResource:
-    """``mint.account`` of :class:`AsyncMint`."""
-
-    def __init__(self, client: AsyncMint) -> None:
-        self._c = client
-
-    async def me(self) -> Account:
-        return await self._c._run(calls.me_call(self._c._core))
-
-    async def usage(self) -> Usage:
-        return await self._c._run(calls.usage_call(self._c._core))
 
 
 class AsyncMint(_ClientBase):
     """The asynchronous Mint API client; the same API as :class:`Mint` with ``await``.
 
     Example:
-        >>> async with AsyncMint() as mint:                       # doctest: +SKIP
-        ...     op = await mint.worlds.generate(prompt="A quiet greenhouse")
-        ...     op = await mint.operations.wait(op)
+        >>> import asyncio
+        >>> async def main() -> str:
+        ...     async with AsyncMint(api_key=api_key, base_url=base_url) as mint:
+        ...         op = await mint.worlds.generate(prompt="A quiet greenhouse")
+        ...         return (await mint.operations.wait(op)).status
+        >>> print(asyncio.run(main()))
+        succeeded
     """
 
     def __init__(
@@ -382,28 +339,69 @@ class AsyncMint(_ClientBase):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers)
-        self._owns_http = http_client is None
-        self._http = http_client or make_http_client(
-            httpx.AsyncClient, transport=transport, follow_redirects=False
+        configure_from_environment()
+        core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers)
+        pool = Pool(
+            lambda: (
+                http_client
+                or make_http_client(httpx.AsyncClient, transport=transport, follow_redirects=False)
+            ),
+            owned=http_client is None,
+            remakeable=http_client is None and not _is_pooled(transport),
         )
-        self._asset_transport = transport
-        self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
-        self.worlds = AsyncWorlds(self)
-        self.models = AsyncModels(self)
-        self.account = AsyncAccountResource(self)
-        from ._downloads import AsyncAssets
-        from ._operations import AsyncOperations
+        runner = AsyncRunner(
+            core=core, pool=pool, sleep=sleep or asyncio.sleep, asset_transport=transport
+        )
+        self._setup(runner, closes=True)
 
-        self.operations = AsyncOperations(self)
-        self.assets = AsyncAssets(self)
+    _runner: AsyncRunner
 
-    async def _run(self, flow: Flow[T]) -> T:
-        return await run_async(flow, self._http.send, self._sleep)
+    def _setup(self, runner: AsyncRunner, *, closes: bool) -> None:
+        self._runner = runner
+        self._closes = closes
+        self.worlds = AsyncWorlds(runner)
+        self.models = AsyncModels(runner)
+        self.account = AsyncAccountResource(runner)
+        self.operations = AsyncOperations(runner)
+        self.assets = AsyncAssets(runner)
+
+    def with_options(self, **settings: Unpack[ClientOptions]) -> AsyncMint:
+        """A client with other settings on the same connection pool (see :meth:`Mint.with_options`)."""
+        copy = object.__new__(type(self))
+        copy._setup(self._runner.derive(_with_settings(self._runner.core, settings)), closes=False)
+        return copy
+
+    @functools.cached_property
+    def with_raw_response(self) -> AsyncMintWithRawResponse:
+        """The same calls, each returning (when awaited) a :class:`RawResponse`."""
+        return AsyncMintWithRawResponse(self)
+
+    async def call(self, endpoint: Endpoint[T], /, *args: Any, **kwargs: Any) -> T:
+        """Call any generated endpoint (see :meth:`Mint.call`)."""
+        options, rest = split_options(kwargs, calls.endpoint_parameters(endpoint))
+        r = self._runner.using(options)
+        return await r.run(calls.endpoint_call(r.core, endpoint, args, rest))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Any:
+        """Call a route the spec does not describe yet (see :meth:`Mint.request`)."""
+        r = self._runner.using(options)
+        return await r.run(
+            calls.request_call(r.core, method, path, json=json, params=params, headers=headers)
+        )
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the HTTP connections (only those the client opened itself; never a copy's)."""
+        if self._closes:
+            await self._runner.pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -415,3 +413,15 @@ class AsyncMint(_ClientBase):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class AsyncMintWithRawResponse:
+    """``amint.with_raw_response``: ``await`` each single-result call for a :class:`RawResponse`."""
+
+    def __init__(self, client: AsyncMint) -> None:
+        self.worlds = AsyncWorldsWithRawResponse(client.worlds)
+        self.models = AsyncModelsWithRawResponse(client.models)
+        self.account = AsyncAccountWithRawResponse(client.account)
+        self.operations = AsyncOperationsWithRawResponse(client.operations)
+        self.call = raw_async(client.call)
+        self.request = raw_async(client.request)

@@ -7,6 +7,7 @@ then parse the body with the generated model. ``Mint`` and ``AsyncMint`` only dr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -40,6 +41,46 @@ def new_idempotency_key() -> str:
     return f"mint-ext-{uuid.uuid4()}"
 
 
+_UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def idempotency_key(*parts: str | int | uuid.UUID) -> str:
+    """A deterministic ``Idempotency-Key`` from your own identity of one piece of paid work.
+
+    The same parts always give the same key, different parts different keys (a sha256 of the
+    parts, after a readable prefix), always within the API's rule (1 to 255 printable ASCII
+    characters). Use it when a job can run twice (a task queue redelivering it): the second run
+    gets the operation the first one started instead of paying again.
+
+    Example:
+        >>> from mint_ext import idempotency_key
+        >>> key = idempotency_key("make_world", 1234)
+        >>> key == idempotency_key("make_world", 1234), key == idempotency_key("make_world", 1235)
+        (True, False)
+        >>> key[:16]
+        'make_world-1234-'
+    """
+    if not parts:
+        raise InvalidArgumentError("idempotency_key() needs at least one part (e.g. your job id)")
+    texts: list[str] = []
+    for part in parts:
+        if isinstance(part, bool) or not isinstance(part, str | int | uuid.UUID):
+            raise InvalidArgumentError(
+                f"idempotency_key() parts must be text, ints or UUIDs, got {type(part).__name__}"
+            )
+        texts.append(str(part))
+    digest = hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:40]
+    readable = _UNSAFE_KEY_CHARS.sub("-", "-".join(texts)).strip("-")[:100]
+    return f"{readable}-{digest}" if readable else digest
+
+
+def check_idempotency_key(key: object) -> str:
+    """The spec's rule for ``Idempotency-Key``: 1 to 255 printable ASCII characters."""
+    if not isinstance(key, str) or not 1 <= len(key) <= 255 or not _is_header_safe(key):
+        raise InvalidArgumentError("idempotency_key must be 1 to 255 printable ASCII characters")
+    return key
+
+
 def resolve_api_key(api_key: str | None) -> str:
     key = api_key if api_key is not None else os.environ.get("MINT_API_KEY")
     key = (key or "").strip()  # keys read from files often end in a newline
@@ -63,24 +104,41 @@ def _is_header_safe(value: str) -> bool:
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 _SDK_HEADERS = {
     "authorization": "the API key is sent by the SDK: pass api_key= (or set MINT_API_KEY)",
-    "idempotency-key": "the SDK sends a fresh Idempotency-Key with every POST",
+    "idempotency-key": (
+        "a client-wide key would make every POST the same request; pass idempotency_key= to "
+        "each call that starts or advances work (see mint_ext.idempotency_key)"
+    ),
 }
 
 
 def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     """Validate user-supplied default headers once, at client construction."""
+    return check_header_items(headers or {}, "default_headers", ConfigurationError, _SDK_HEADERS)
+
+
+def check_header_items(
+    headers: object,
+    what: str,
+    error: type[Exception],
+    reserved: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Header names that are HTTP tokens, given once, with printable ASCII values.
+
+    ``reserved`` names (any case) are refused with the reason given; ``Authorization`` always is.
+    """
+    if not isinstance(headers, Mapping):
+        raise error(f"{what} must be a mapping of header names to values")
+    refused = {"authorization": _SDK_HEADERS["authorization"], **(reserved or {})}
     out: dict[str, str] = {}
-    for name, value in (headers or {}).items():
+    for name, value in headers.items():
         if not (isinstance(name, str) and _TOKEN.fullmatch(name)):
-            raise ConfigurationError(f"invalid header name {name!r} (an HTTP token: no spaces)")
-        if name.lower() in _SDK_HEADERS:
-            raise ConfigurationError(
-                f"default_headers may not set {name}: {_SDK_HEADERS[name.lower()]}"
-            )
+            raise error(f"invalid header name {name!r} (an HTTP token: no spaces)")
+        if name.lower() in refused:
+            raise error(f"{what} may not set {name}: {refused[name.lower()]}")
         if any(other.lower() == name.lower() for other in out):
-            raise ConfigurationError(f"header {name!r} is given twice (names ignore case)")
+            raise error(f"header {name!r} is given twice (names ignore case)")
         if not isinstance(value, str) or not _is_header_safe(value):
-            raise ConfigurationError(f"header {name!r} must be printable ASCII text")
+            raise error(f"header {name!r} must be printable ASCII text")
         out[name] = value
     return out
 
@@ -114,10 +172,16 @@ def resolve_base_url(base_url: str | None) -> str:
 
 
 def object_id(value: object, what: str = "operation") -> str:
-    """Accept an object with an ``id`` or the id itself."""
+    """Accept an object with an ``id`` or the id itself; refuse ids that are not one path segment.
+
+    ``""``, ``"."``, ``".."`` and anything with ``/`` would name another route once in a URL
+    (``operations.get("..")`` would request ``GET /v1``).
+    """
     ident = value if isinstance(value, str) else getattr(value, "id", None)
     if not isinstance(ident, str) or not ident:
         raise InvalidArgumentError(f"expected a {what} or its id, got {value!r}")
+    if ident in (".", "..") or "/" in ident or "\\" in ident:
+        raise InvalidArgumentError(f"{ident!r} is not a valid {what} id")
     return ident
 
 
@@ -131,8 +195,24 @@ class Core:
     retry: RetryPolicy
     clock: Clock
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    # Per-call additions (see ``_options``); a client's own calls leave them empty.
+    extra_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    extra_query: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    extra_body: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
 
     def build(self, kwargs: Mapping[str, Any]) -> httpx.Request:
+        """The request for a generated endpoint's ``_get_kwargs`` (or the same shape), with the
+        SDK's headers, the caller's default and extra headers, extra query and extra body."""
+        body = kwargs.get("json")
+        if self.extra_body is not None:
+            if kwargs["method"].upper() != "POST":
+                raise InvalidArgumentError(
+                    f"extra_body is for POST requests; {kwargs['method'].upper()} has no body"
+                )
+            if body is not None and not isinstance(body, dict):
+                raise InvalidArgumentError("extra_body needs a request whose body is an object")
+            body = {**(body or {}), **self.extra_body}
+        params = {**(kwargs.get("params") or {}), **self.extra_query} or None
         try:
             # httpx.Headers: a later name replaces an earlier one whatever its case ("user-agent"
             # from default_headers replaces ours; no request carries a header twice).
@@ -141,18 +221,29 @@ class Core:
             )
             headers.update(self.headers)
             headers.update({k: str(v) for k, v in (kwargs.get("headers") or {}).items()})
+            headers.update(self.extra_headers)
             headers["Authorization"] = f"Bearer {self.api_key}"
             return httpx.Request(
                 kwargs["method"].upper(),
                 self.base_url + kwargs["url"],
-                params=kwargs.get("params"),
-                json=kwargs.get("json"),
+                params=params,
+                json=body,
                 headers=headers,
             )
         except (httpx.InvalidURL, UnicodeError, ValueError, TypeError) as exc:
             raise InvalidArgumentError(
                 f"the request could not be built: {type(exc).__name__}"
             ) from None
+
+    def send(
+        self, kwargs: Mapping[str, Any], *, deadline: float | None = None
+    ) -> Flow[httpx.Response]:
+        """Build the request once (a retried POST keeps its Idempotency-Key) and send it through
+        the retry flow; return the successful response."""
+        request = self.build(kwargs)
+        return (yield from request_flow(
+            request, self.retry, self.clock, timeout=self.timeout, deadline=deadline
+        ))  # fmt: skip
 
     def call(
         self,
@@ -171,10 +262,7 @@ class Core:
         *,
         deadline: float | None = None,
     ) -> Flow[tuple[T, httpx.Response]]:
-        request = self.build(kwargs)
-        response = yield from request_flow(
-            request, self.retry, self.clock, timeout=self.timeout, deadline=deadline
-        )
+        response = yield from self.send(kwargs, deadline=deadline)
         return parse_body(response, parse), response
 
     def pages(

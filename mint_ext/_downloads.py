@@ -39,7 +39,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, Unpack
 
 import attrs
 import filelock
@@ -65,10 +65,9 @@ from ._errors import (
 )
 from ._flow import Flow, Send, Sleep
 from ._models import Model, ModelAssets, Operation, World, WorldAssets
+from ._options import RequestOptions
 from ._retry import Clock, RetryPolicy, is_seconds, to_error
-
-if TYPE_CHECKING:
-    from ._client import AsyncMint, Mint
+from ._runner import AsyncRunner, SyncRunner
 
 __all__ = [
     "AssetReport",
@@ -702,7 +701,7 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
 
 
 def _asset_client(
-    cls: type[HttpClientT], client: Mint | AsyncMint, fast_transport: Callable[[], Any]
+    cls: type[HttpClientT], client: SyncRunner | AsyncRunner, fast_transport: Callable[[], Any]
 ) -> HttpClientT:
     """The credential-free client for asset hosts (``cls`` is httpx.Client or AsyncClient).
 
@@ -712,10 +711,10 @@ def _asset_client(
     SSL_CERT_FILE) when the API client does: ``http_client=httpx.Client(trust_env=False)`` opts
     the downloads out too.
     """
-    trust_env = bool(getattr(client._http, "trust_env", True))
+    trust_env = bool(getattr(client.http, "trust_env", True))
     proxied = trust_env and proxied_by_environment()
-    transport = client._asset_transport or (None if proxied else fast_transport())
-    timeout = client._core.timeout
+    transport = client.asset_transport or (None if proxied else fast_transport())
+    timeout = client.core.timeout
     return make_http_client(
         cls,
         transport=transport,
@@ -1171,8 +1170,8 @@ _DOC_ARGS = """
 class Assets:
     """``mint.assets``: download a world's or model's files (see :meth:`download`)."""
 
-    def __init__(self, client: Mint) -> None:
-        self._c = client
+    def __init__(self, runner: SyncRunner) -> None:
+        self._r = runner
 
     def download(
         self,
@@ -1188,10 +1187,11 @@ class Assets:
         if_busy: IfBusy = "wait",
         lock_timeout: float | None = 300.0,
         verify: Verify | None = None,
+        **options: Unpack[RequestOptions],
     ) -> DownloadReport:
-        c = self._c
-        core = c._core
-        resolved = c._run(resolve_flow(core, source))
+        c = self._r.using(options)  # timeout also bounds asset requests; extra_* only API ones
+        core = c.core
+        resolved = c.run(resolve_flow(core, source))
         s = _Settings(resolved, out, include, spz_resolution, overwrite, max_concurrency,
                       progress, core, if_busy=if_busy, lock_timeout=lock_timeout,
                       verify=verify)  # fmt: skip
@@ -1202,7 +1202,7 @@ class Assets:
             with lock:
                 if fresh.needed:
                     try:
-                        fresh.store(c._run(resolved.reread()))
+                        fresh.store(c.run(resolved.reread()))
                     except MintError as exc:
                         fresh.store(exc)
             return fresh.url(slot)
@@ -1213,7 +1213,7 @@ class Assets:
 
         def one(planned: dc.PlannedAsset) -> AssetReport:
             try:
-                return drive_sync(file_flow(s.job(planned)), client, c._sleep, refresh, stop)
+                return drive_sync(file_flow(s.job(planned)), client, c.sleep, refresh, stop)
             except (MintError, OSError) as exc:
                 return s.failed_report(planned, exc)
 
@@ -1251,8 +1251,8 @@ class Assets:
 class AsyncAssets:
     """``mint.assets`` of :class:`AsyncMint` (same behaviour, ``await``)."""
 
-    def __init__(self, client: AsyncMint) -> None:
-        self._c = client
+    def __init__(self, runner: AsyncRunner) -> None:
+        self._r = runner
 
     async def download(
         self,
@@ -1268,10 +1268,11 @@ class AsyncAssets:
         if_busy: IfBusy = "wait",
         lock_timeout: float | None = 300.0,
         verify: Verify | None = None,
+        **options: Unpack[RequestOptions],
     ) -> DownloadReport:
-        c = self._c
-        core = c._core
-        resolved = await c._run(resolve_flow(core, source))
+        c = self._r.using(options)  # timeout also bounds asset requests; extra_* only API ones
+        core = c.core
+        resolved = await c.run(resolve_flow(core, source))
         s = _Settings(resolved, out, include, spz_resolution, overwrite, max_concurrency,
                       progress, core, if_busy=if_busy, lock_timeout=lock_timeout,
                       verify=verify)  # fmt: skip
@@ -1282,7 +1283,7 @@ class AsyncAssets:
             async with lock:
                 if fresh.needed:
                     try:
-                        fresh.store(await c._run(resolved.reread()))
+                        fresh.store(await c.run(resolved.reread()))
                     except MintError as exc:
                         fresh.store(exc)
             return fresh.url(slot)
@@ -1293,7 +1294,7 @@ class AsyncAssets:
         async def one(planned: dc.PlannedAsset) -> AssetReport:
             async with gate:
                 try:
-                    return await drive_async(file_flow(s.job(planned)), client, c._sleep, refresh)
+                    return await drive_async(file_flow(s.job(planned)), client, c.sleep, refresh)
                 except (MintError, OSError) as exc:
                     return s.failed_report(planned, exc)
 

@@ -1,4 +1,4 @@
-"""``mint.operations``: read, act on and wait for operations (sync and async drivers)."""
+"""``mint.operations``: read, act on and wait for operations (sync, async and raw views)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import Unpack
 
 import attrs
 import httpx
@@ -17,21 +17,28 @@ import httpx
 from . import _calls as calls
 from ._core import Core, InvalidArgumentError, object_id
 from ._errors import MintError
-from ._flow import AsyncSend, Flow, iterate_async, iterate_sync, on_emit, run_async
+from ._flow import AsyncSend, Flow, on_emit, run_async
 from ._models import Operation
+from ._options import RequestOptions, WaitOptions
+from ._raw import raw_async, raw_sync
 from ._retry import is_seconds
+from ._runner import AsyncRunner, SyncRunner
 from ._waiting import (
     DEFAULT_WAIT_TIMEOUT,
+    OnRetry,
     PollPolicy,
     TokenBucket,
     normalise_until,
     wait_flow,
 )
 
-if TYPE_CHECKING:
-    from ._client import AsyncMint, Mint
-
-__all__ = ["AsyncOperations", "Operations", "WaitResult"]
+__all__ = [
+    "AsyncOperations",
+    "AsyncOperationsWithRawResponse",
+    "Operations",
+    "OperationsWithRawResponse",
+    "WaitResult",
+]
 
 OpRef = str | Operation
 Until = str | Iterable[str] | None
@@ -157,43 +164,140 @@ def _check_many(operations: object, max_concurrency: int, max_rate: float,
 
 
 def _wait(core: Core, operation: OpRef, timeout: float | None, until: Until,
-          poll: PollPolicy | None) -> Flow[Operation]:  # fmt: skip
+          poll: PollPolicy | None, on_retry: OnRetry = None) -> Flow[Operation]:  # fmt: skip
     _check_timeout(timeout)
-    return wait_flow(core, object_id(operation), timeout=timeout,
-                     until=normalise_until(until), policy=poll or PollPolicy())  # fmt: skip
+    return wait_flow(core, object_id(operation), timeout=timeout, until=normalise_until(until),
+                     policy=poll or PollPolicy(), on_retry=on_retry)  # fmt: skip
+
+
+def _as_completed_sync(r: SyncRunner, ids: list[str], timeout: float | None, until: Until,
+                       poll: PollPolicy | None, max_concurrency: int,
+                       max_rate: float) -> Iterator[WaitResult]:  # fmt: skip
+    """Sync ``as_completed``: the async fan-out on an event loop in a helper thread, each
+    request sent with the runner's HTTP client from a thread pool."""
+    http = r.http
+    mono = r.core.clock.monotonic
+    out: queue.Queue[WaitResult | BaseException | None] = queue.Queue()
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
+    stop = threading.Event()
+
+    def flow(op_id: str) -> Flow[Operation]:
+        return _wait(r.core, op_id, timeout, until, poll)
+
+    user_sleep = r.sleep
+
+    async def sleep(seconds: float) -> None:
+        if user_sleep is time.sleep:
+            await asyncio.sleep(seconds)
+        else:  # an injected sleep (a test clock) is called inline
+            user_sleep(seconds)
+            await asyncio.sleep(0)
+
+    async def main(pool: concurrent.futures.ThreadPoolExecutor) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        running.append((loop, task))
+        if stop.is_set():  # the consumer left before we started
+            return
+
+        async def send(request: httpx.Request) -> httpx.Response:
+            return await loop.run_in_executor(pool, http.send, request)
+
+        async for item in _as_completed(
+            flow, ids, send, sleep, mono, max_concurrency, max_rate, timeout
+        ):
+            out.put(item)
+
+    def runner() -> None:
+        # Not a ``with`` block: its exit would wait for a request still in flight when the
+        # caller breaks off (up to the request timeout); that request ends on its own.
+        pool = concurrent.futures.ThreadPoolExecutor(max_concurrency, "mint-wait")
+        try:
+            try:
+                asyncio.run(main(pool))
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)
+        except asyncio.CancelledError:
+            pass  # the consumer stopped early
+        except BaseException as exc:  # delivered to the consumer, never lost
+            out.put(exc)
+        finally:
+            out.put(None)
+
+    thread = threading.Thread(target=runner, name="mint-as-completed", daemon=True)
+    thread.start()
+    try:
+        while (item := out.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:  # the caller broke off (or is done): stop polling now, not at the deadline
+        stop.set()
+        for loop, task in running:
+            with contextlib.suppress(RuntimeError):  # the loop already finished
+                loop.call_soon_threadsafe(task.cancel)
+        thread.join(timeout=r.core.timeout or 30.0)
 
 
 class Operations:
     """``mint.operations``: get, approve, revise, resume and wait on operations."""
 
-    def __init__(self, client: Mint) -> None:
-        self._c = client
+    def __init__(self, runner: SyncRunner) -> None:
+        self._r = runner
 
-    def get(self, operation: OpRef) -> Operation:
-        """Read an operation once. Example: ``mint.operations.get("op_123").status``."""
-        return self._c._run(calls.get_operation_call(self._c._core, operation))
-
-    def approve(self, operation: OpRef, *, idempotency_key: str | None = None) -> Operation:
-        """Approve a preview (review mode); the operation goes on to final generation.
+    def get(self, operation: OpRef, **options: Unpack[RequestOptions]) -> Operation:
+        """Read an operation once.
 
         Example:
-            >>> op = mint.operations.wait(op)          # doctest: +SKIP
-            >>> if op.is_preview_ready:                 # doctest: +SKIP
-            ...     op = mint.operations.approve(op)
+            >>> mint.operations.get(op.id).id == op.id
+            True
         """
-        return self._c._run(calls.action_call(self._c._core, "approve", operation, idempotency_key))
+        r = self._r.using(options)
+        return r.run(calls.get_operation_call(r.core, operation))
+
+    def approve(
+        self,
+        operation: OpRef,
+        *,
+        idempotency_key: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Operation:
+        """Approve a preview (review mode); the operation goes on to final generation.
+
+        ``idempotency_key``: as for ``worlds.generate``, a key of your own makes a repeated
+        approval (a task run twice) the same request.
+
+        Example:
+            >>> preview = mint.operations.wait(review_op)    # stops at preview_ready
+            >>> print(mint.operations.approve(preview).status)
+            running
+        """
+        r = self._r.using(options)
+        return r.run(calls.action_call(r.core, "approve", operation, idempotency_key))
 
     def revise(
-        self, operation: OpRef, *, feedback: str, idempotency_key: str | None = None
+        self,
+        operation: OpRef,
+        *,
+        feedback: str,
+        idempotency_key: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Operation:
         """Ask for a new preview. Example: ``mint.operations.revise(op, feedback="warmer")``."""
-        return self._c._run(
-            calls.action_call(self._c._core, "revise", operation, idempotency_key, feedback)
-        )
+        r = self._r.using(options)
+        return r.run(calls.action_call(r.core, "revise", operation, idempotency_key, feedback))
 
-    def resume(self, operation: OpRef, *, idempotency_key: str | None = None) -> Operation:
+    def resume(
+        self,
+        operation: OpRef,
+        *,
+        idempotency_key: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Operation:
         """Continue after ``billing_required`` once Credits are topped up."""
-        return self._c._run(calls.action_call(self._c._core, "resume", operation, idempotency_key))
+        r = self._r.using(options)
+        return r.run(calls.action_call(r.core, "resume", operation, idempotency_key))
 
     def poll(
         self,
@@ -202,15 +306,18 @@ class Operations:
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         until: Until = None,
         poll: PollPolicy | None = None,
+        on_retry: OnRetry = None,
+        **options: Unpack[WaitOptions],
     ) -> Iterator[Operation]:
         """Yield the operation each time it visibly changes, until it stops (see :meth:`wait`).
 
         Example:
-            >>> for snapshot in mint.operations.poll(op, timeout=600):  # doctest: +SKIP
+            >>> for snapshot in mint.operations.poll(op):
             ...     print(snapshot.status)
+            succeeded
         """
-        return iterate_sync(_wait(self._c._core, operation, timeout, until, poll), self._c._http.send,
-                            self._c._sleep)  # fmt: skip
+        r = self._r.using(options, wait=True)
+        return r.iterate(_wait(r.core, operation, timeout, until, poll, on_retry))
 
     def wait(
         self,
@@ -219,7 +326,9 @@ class Operations:
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         until: Until = None,
         on_update: OnUpdate = None,
+        on_retry: OnRetry = None,
         poll: PollPolicy | None = None,
+        **options: Unpack[WaitOptions],
     ) -> Operation:
         """Poll until the operation stops, within one deadline of ``timeout`` seconds.
 
@@ -231,12 +340,19 @@ class Operations:
         ``operations.get()`` reads the state once). An id alone is enough to resume waiting from
         another process.
 
+        Args:
+            on_update: called with each visibly changed state.
+            on_retry: called with ``(error, seconds)`` for each transient failure the wait rides
+                out (no answer, 429, 5xx, a malformed body) and the delay before the next poll.
+            **options: per-poll options: ``request_timeout`` (capped by the wait's deadline),
+                ``max_retries``, ``extra_headers``, ``extra_query``.
+
         Example:
-            >>> op = mint.operations.wait("op_123", timeout=900,      # doctest: +SKIP
-            ...                           on_update=lambda o: print(o.status))
+            >>> print(mint.operations.wait(op.id, timeout=900).status)
+            succeeded
         """
-        flow = on_emit(_wait(self._c._core, operation, timeout, until, poll), on_update)
-        return self._c._run(flow)
+        r = self._r.using(options, wait=True)
+        return r.run(on_emit(_wait(r.core, operation, timeout, until, poll, on_retry), on_update))
 
     def as_completed(
         self,
@@ -247,6 +363,7 @@ class Operations:
         poll: PollPolicy | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_rate: float = DEFAULT_MAX_RATE,
+        **options: Unpack[WaitOptions],
     ) -> Iterator[WaitResult]:
         """Wait on many operations; yield a :class:`WaitResult` as each one stops.
 
@@ -256,78 +373,12 @@ class Operations:
         at once. A ``break`` alone leaves it polling until the iterator is garbage-collected.
 
         Example:
-            >>> for r in mint.operations.as_completed(ops, timeout=1800):  # doctest: +SKIP
-            ...     print(r.operation_id, "ok" if r.ok else r.error)
+            >>> [r.ok for r in mint.operations.as_completed([op, op.id], timeout=1800)]
+            [True, True]
         """
         ids = _check_many(operations, max_concurrency, max_rate, timeout)  # at the call
-        return self._as_completed(ids, timeout, until, poll, max_concurrency, max_rate)
-
-    def _as_completed(self, ids: list[str], timeout: float | None, until: Until,
-                      poll: PollPolicy | None, max_concurrency: int,
-                      max_rate: float) -> Iterator[WaitResult]:  # fmt: skip
-        http = self._c._http
-        mono = self._c._core.clock.monotonic
-        out: queue.Queue[WaitResult | BaseException | None] = queue.Queue()
-        running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
-        stop = threading.Event()
-
-        def flow(op_id: str) -> Flow[Operation]:
-            return _wait(self._c._core, op_id, timeout, until, poll)
-
-        user_sleep = self._c._sleep
-
-        async def sleep(seconds: float) -> None:
-            if user_sleep is time.sleep:
-                await asyncio.sleep(seconds)
-            else:  # an injected sleep (a test clock) is called inline
-                user_sleep(seconds)
-                await asyncio.sleep(0)
-
-        async def main(pool: concurrent.futures.ThreadPoolExecutor) -> None:
-            loop = asyncio.get_running_loop()
-            task = asyncio.current_task()
-            assert task is not None
-            running.append((loop, task))
-            if stop.is_set():  # the consumer left before we started
-                return
-
-            async def send(request: httpx.Request) -> httpx.Response:
-                return await loop.run_in_executor(pool, http.send, request)
-
-            async for item in _as_completed(
-                flow, ids, send, sleep, mono, max_concurrency, max_rate, timeout
-            ):
-                out.put(item)
-
-        def runner() -> None:
-            # Not a ``with`` block: its exit would wait for a request still in flight when the
-            # caller breaks off (up to the request timeout); that request ends on its own.
-            pool = concurrent.futures.ThreadPoolExecutor(max_concurrency, "mint-wait")
-            try:
-                try:
-                    asyncio.run(main(pool))
-                finally:
-                    pool.shutdown(wait=False, cancel_futures=True)
-            except asyncio.CancelledError:
-                pass  # the consumer stopped early
-            except BaseException as exc:  # delivered to the consumer, never lost
-                out.put(exc)
-            finally:
-                out.put(None)
-
-        thread = threading.Thread(target=runner, name="mint-as-completed", daemon=True)
-        thread.start()
-        try:
-            while (item := out.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:  # the caller broke off (or is done): stop polling now, not at the deadline
-            stop.set()
-            for loop, task in running:
-                with contextlib.suppress(RuntimeError):  # the loop already finished
-                    loop.call_soon_threadsafe(task.cancel)
-            thread.join(timeout=self._c._core.timeout or 30.0)
+        r = self._r.using(options, wait=True)
+        return _as_completed_sync(r, ids, timeout, until, poll, max_concurrency, max_rate)
 
     def wait_many(
         self,
@@ -338,43 +389,66 @@ class Operations:
         poll: PollPolicy | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_rate: float = DEFAULT_MAX_RATE,
+        **options: Unpack[WaitOptions],
     ) -> list[WaitResult]:
         """Wait on many operations; return one :class:`WaitResult` per input, in input order.
 
         Example:
-            >>> results = mint.operations.wait_many(ops, timeout=1800)  # doctest: +SKIP
-            >>> done = [r.operation for r in results if r.ok]            # doctest: +SKIP
+            >>> results = mint.operations.wait_many([op], timeout=1800)
+            >>> [r.result().is_succeeded for r in results]
+            [True]
         """
         results = list(self.as_completed(operations, timeout=timeout, until=until, poll=poll,
-                                         max_concurrency=max_concurrency, max_rate=max_rate))  # fmt: skip
+                                         max_concurrency=max_concurrency, max_rate=max_rate,
+                                         **options))  # fmt: skip
         return sorted(results, key=lambda r: r.index)
 
 
 class AsyncOperations:
     """``mint.operations`` of :class:`AsyncMint` (same behaviour, ``await``/``async for``)."""
 
-    def __init__(self, client: AsyncMint) -> None:
-        self._c = client
+    def __init__(self, runner: AsyncRunner) -> None:
+        self._r = runner
 
-    async def get(self, operation: OpRef) -> Operation:
-        return await self._c._run(calls.get_operation_call(self._c._core, operation))
+    async def get(self, operation: OpRef, **options: Unpack[RequestOptions]) -> Operation:
+        """Read an operation once (see :meth:`Operations.get`)."""
+        r = self._r.using(options)
+        return await r.run(calls.get_operation_call(r.core, operation))
 
-    async def approve(self, operation: OpRef, *, idempotency_key: str | None = None) -> Operation:
-        return await self._c._run(
-            calls.action_call(self._c._core, "approve", operation, idempotency_key)
-        )
+    async def approve(
+        self,
+        operation: OpRef,
+        *,
+        idempotency_key: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Operation:
+        """Approve a preview (see :meth:`Operations.approve`)."""
+        r = self._r.using(options)
+        return await r.run(calls.action_call(r.core, "approve", operation, idempotency_key))
 
     async def revise(
-        self, operation: OpRef, *, feedback: str, idempotency_key: str | None = None
+        self,
+        operation: OpRef,
+        *,
+        feedback: str,
+        idempotency_key: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Operation:
-        return await self._c._run(
-            calls.action_call(self._c._core, "revise", operation, idempotency_key, feedback)
-        )
+        """Ask for a new preview (see :meth:`Operations.revise`)."""
+        r = self._r.using(options)
+        flow = calls.action_call(r.core, "revise", operation, idempotency_key, feedback)
+        return await r.run(flow)
 
-    async def resume(self, operation: OpRef, *, idempotency_key: str | None = None) -> Operation:
-        return await self._c._run(
-            calls.action_call(self._c._core, "resume", operation, idempotency_key)
-        )
+    async def resume(
+        self,
+        operation: OpRef,
+        *,
+        idempotency_key: str | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Operation:
+        """Continue after ``billing_required`` (see :meth:`Operations.resume`)."""
+        r = self._r.using(options)
+        return await r.run(calls.action_call(r.core, "resume", operation, idempotency_key))
 
     def poll(
         self,
@@ -383,10 +457,12 @@ class AsyncOperations:
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         until: Until = None,
         poll: PollPolicy | None = None,
+        on_retry: OnRetry = None,
+        **options: Unpack[WaitOptions],
     ) -> AsyncIterator[Operation]:
-        """Example: ``async for snapshot in mint.operations.poll(op): ...``."""
-        return iterate_async(_wait(self._c._core, operation, timeout, until, poll), self._c._http.send,
-                             self._c._sleep)  # fmt: skip
+        """``async for snapshot in mint.operations.poll(op): ...`` (see :meth:`Operations.poll`)."""
+        r = self._r.using(options, wait=True)
+        return r.iterate(_wait(r.core, operation, timeout, until, poll, on_retry))
 
     async def wait(
         self,
@@ -395,11 +471,14 @@ class AsyncOperations:
         timeout: float | None = DEFAULT_WAIT_TIMEOUT,
         until: Until = None,
         on_update: OnUpdate = None,
+        on_retry: OnRetry = None,
         poll: PollPolicy | None = None,
+        **options: Unpack[WaitOptions],
     ) -> Operation:
-        """Example: ``op = await mint.operations.wait(op, timeout=900)`` (see ``Mint``)."""
-        flow = on_emit(_wait(self._c._core, operation, timeout, until, poll), on_update)
-        return await self._c._run(flow)
+        """``op = await mint.operations.wait(op, timeout=900)`` (see :meth:`Operations.wait`)."""
+        r = self._r.using(options, wait=True)
+        flow = on_emit(_wait(r.core, operation, timeout, until, poll, on_retry), on_update)
+        return await r.run(flow)
 
     def as_completed(
         self,
@@ -410,15 +489,18 @@ class AsyncOperations:
         poll: PollPolicy | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_rate: float = DEFAULT_MAX_RATE,
+        **options: Unpack[WaitOptions],
     ) -> AsyncIterator[WaitResult]:
-        """Example: ``async for r in mint.operations.as_completed(ops): ...``."""
+        """``async for r in mint.operations.as_completed(ops): ...`` (see
+        :meth:`Operations.as_completed`)."""
         ids = _check_many(operations, max_concurrency, max_rate, timeout)
+        r = self._r.using(options, wait=True)
         return _as_completed(
-            lambda op_id: _wait(self._c._core, op_id, timeout, until, poll),
+            lambda op_id: _wait(r.core, op_id, timeout, until, poll),
             ids,
-            self._c._http.send,
-            self._c._sleep,
-            self._c._core.clock.monotonic,
+            r.send,
+            r.sleep,
+            r.core.clock.monotonic,
             max_concurrency,
             max_rate,
             timeout,
@@ -433,8 +515,33 @@ class AsyncOperations:
         poll: PollPolicy | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_rate: float = DEFAULT_MAX_RATE,
+        **options: Unpack[WaitOptions],
     ) -> list[WaitResult]:
-        """Example: ``results = await mint.operations.wait_many(ops)`` (input order)."""
+        """``results = await mint.operations.wait_many(ops)`` (input order)."""
         results = [r async for r in self.as_completed(operations, timeout=timeout, until=until,
-                   poll=poll, max_concurrency=max_concurrency, max_rate=max_rate)]  # fmt: skip
+                   poll=poll, max_concurrency=max_concurrency, max_rate=max_rate,
+                   **options)]  # fmt: skip
         return sorted(results, key=lambda r: r.index)
+
+
+class OperationsWithRawResponse:
+    """``mint.with_raw_response.operations``: each call returns a :class:`RawResponse` (for
+    ``wait``, the response of the last poll)."""
+
+    def __init__(self, operations: Operations) -> None:
+        self.get = raw_sync(operations.get)
+        self.approve = raw_sync(operations.approve)
+        self.revise = raw_sync(operations.revise)
+        self.resume = raw_sync(operations.resume)
+        self.wait = raw_sync(operations.wait)
+
+
+class AsyncOperationsWithRawResponse:
+    """``amint.with_raw_response.operations``: ``await`` each call for a :class:`RawResponse`."""
+
+    def __init__(self, operations: AsyncOperations) -> None:
+        self.get = raw_async(operations.get)
+        self.approve = raw_async(operations.approve)
+        self.revise = raw_async(operations.revise)
+        self.resume = raw_async(operations.resume)
+        self.wait = raw_async(operations.wait)

@@ -188,15 +188,7 @@ def request_flow(
         outcome = yield Send(request)
         assert outcome is not None
         elapsed = clock.monotonic() - started
-        status = outcome.status_code if isinstance(outcome, httpx.Response) else None
-        logger.debug(
-            "%s %s -> %s in %.3fs (attempt %d)",
-            request.method,
-            request.url.path,
-            status if status is not None else type(outcome).__name__,
-            elapsed,
-            attempt + 1,
-        )
+        _log_attempt(request, outcome, elapsed, attempt)
         if isinstance(outcome, httpx.Response) and outcome.status_code < 400:
             return outcome
         error = to_error(outcome, clock.wall())
@@ -210,4 +202,24 @@ def request_flow(
         if deadline is not None and clock.monotonic() + delay >= deadline:
             raise error
         attempt += 1
+        logger.debug("%s %s: retry %d of %d in %.3fs (%s)", request.method, request.url.path,
+                     attempt, policy.max_retries, delay, type(error).__name__)  # fmt: skip
         yield Sleep(delay)
+
+
+def _log_attempt(
+    request: httpx.Request, outcome: httpx.Response | httpx.HTTPError, elapsed: float, attempt: int
+) -> None:
+    """One line per HTTP attempt: method, path (never the query: it may hold a signature),
+    status or error, elapsed, attempt, request id. Never a header value: no API key."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    if isinstance(outcome, httpx.Response):
+        result = str(outcome.status_code)
+        request_id = outcome.headers.get("x-request-id")
+        if request_id is not None and not (request_id.isascii() and request_id.isprintable()):
+            request_id = ascii(request_id)  # a server's text never forges log lines
+    else:
+        result, request_id = type(outcome).__name__, None
+    logger.info("%s %s -> %s in %.3fs (attempt %d%s)", request.method, request.url.path, result,
+                elapsed, attempt + 1, f", request id {request_id}" if request_id else "")  # fmt: skip

@@ -32,6 +32,8 @@ from ._retry import is_seconds, parse_retry_after, seconds
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "PollPolicy", "TokenBucket", "stop_decision", "wait_flow"]
 
+OnRetry = Callable[[MintError, float], object] | None
+
 DEFAULT_WAIT_TIMEOUT = 1800.0
 """30 minutes: a world in ``production`` preset takes several minutes; waits are never endless."""
 
@@ -141,10 +143,16 @@ def wait_flow(
     timeout: float | None,
     until: Collection[str] | None,
     policy: PollPolicy,
+    on_retry: OnRetry = None,
 ) -> Flow[Operation]:
-    """Poll until a stop state, emitting each observed change; bounded by one deadline."""
+    """Poll until a stop state, emitting each observed change; bounded by one deadline.
+
+    ``on_retry(error, delay)`` hears of each transient failure the wait rides out (no answer,
+    429/5xx, a malformed body), with the seconds until the next poll.
+    """
     clock = core.clock
     started = clock.monotonic()
+    error: MintError | None = None
     deadline = None if timeout is None else started + timeout
     last: Operation | None = None
     last_error: MintError | None = None
@@ -154,6 +162,7 @@ def wait_flow(
         if deadline is not None and clock.monotonic() >= deadline:
             raise WaitTimeoutError(operation_id, last, timeout or 0.0) from last_error
         hint: float | None
+        error = None
         try:
             op, response = yield from _get(core, operation_id, deadline)
         except MintError as exc:
@@ -162,7 +171,7 @@ def wait_flow(
             bad_bodies = bad_bodies + 1 if isinstance(exc, ResponseValidationError) else 0
             if bad_bodies >= MAX_BAD_BODIES:  # not a glitch: the answer itself is wrong
                 raise
-            last_error = exc
+            last_error = error = exc
             if deadline is not None and clock.monotonic() >= deadline:
                 raise WaitTimeoutError(operation_id, last, timeout or 0.0) from exc
             hint = _hint_of(exc, clock.wall())
@@ -181,6 +190,8 @@ def wait_flow(
         if deadline is not None:
             delay = min(delay, max(0.0, deadline - clock.monotonic()))
         step += 1
+        if error is not None and on_retry is not None:
+            on_retry(error, delay)
         yield Sleep(delay)
 
 

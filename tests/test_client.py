@@ -609,7 +609,7 @@ def test_api_key_never_leaks(
         repr(e1.value),
         str(e2.value),
         repr(e2.value),
-        repr(api.client._core),
+        repr(api.client._runner),
         caplog.text,
     ]
     for text in texts:
@@ -654,15 +654,16 @@ def test_parse_retry_after() -> None:
 PUBLIC_NAMES = [
     "APIConnectionError", "APIStatusError", "APITimeoutError", "Account", "AssetReport",
     "AssetVerificationError", "AsyncMint", "AsyncPager", "AuthenticationError", "Billing",
-    "BillingRequiredError", "Clock", "ConfigurationError", "ConflictError", "DownloadError",
+    "BillingRequiredError", "ClientOptions", "Clock", "ConfigurationError", "ConflictError", "DownloadError",
     "DownloadInProgressError",
     "DownloadProgress", "DownloadReport", "ErrorInfo", "IdempotencyConflictError",
     "InsufficientCreditsError", "InternalServerError", "InvalidArgumentError", "Mint", "MintError",
     "Model", "ModelAssets", "NotFoundError", "Operation", "OperationCanceledError",
     "OperationError", "OperationFailedError", "Page", "Pager", "PermissionDeniedError",
-    "PollPolicy", "RateLimitError", "ResourceRef", "ResponseValidationError", "RetryPolicy",
-    "UnprocessableEntityError", "UnsafePathError", "UnsafeRedirectError", "Usage", "WaitResult",
-    "WaitTimeoutError", "World", "WorldAssets", "__version__", "status",
+    "PollPolicy", "RateLimitError", "RawResponse", "RequestOptions", "ResourceRef", "ResponseValidationError", "RetryPolicy",
+    "UnprocessableEntityError", "UnsafePathError", "UnsafeRedirectError", "Usage", "WaitOptions",
+    "WaitResult", "WaitTimeoutError", "World", "WorldAssets", "__version__", "idempotency_key",
+    "status",
 ]  # fmt: skip
 
 
