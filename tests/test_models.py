@@ -265,7 +265,9 @@ def test_wrong_types_in_other_models() -> None:
     bounds = example("ModelAssets") | {"bounds": {"min": ["a"]}}
     with pytest.raises(TypeError, match=r"Model\.assets\.bounds\.min_\[0\] must be float"):
         Model.from_dict(example("Model", assets=bounds))
-    with pytest.raises(TypeError, match=r"World\.operation must be ResourceOperationSummary"):
+    with pytest.raises(TypeError, match=r"World\.operation\.workflow_stage must be None \| str"):
+        World.from_dict(example("World", operation={"workflowStage": 5}))
+    with pytest.raises(ValueError):  # the generated parser's own error (not a dict)
         World.from_dict(example("World", operation="done"))
     with pytest.raises(TypeError, match=r"Account\.authentication\.scopes must be list"):
         Account.from_dict({"authentication": {"scopes": "worlds:write"}, "owner": {"userId": "u"}})
