@@ -9,9 +9,11 @@ Stdlib plus httpx only. Two ways to talk to it::
     with serve_fake_mint(fake) as server:                                      # real sockets
         httpx.get(f"{server.base_url}/v1/me", headers={"Authorization": f"Bearer {server.api_key}"})
 
-``python -m mint_ext.testing [--port N] [--asset-port N] [--speed X] [--api-key K]
-[--asset-size BYTES]`` serves on loopback and prints one JSON line
-(``base_url``, ``asset_base_url``, ``redirect_base_url``, ``api_key``, ``speed``).
+``python -m mint_ext.testing`` (also ``mint fake-server``, the same options: ``--help``) serves on
+loopback and prints one JSON line (``base_url``, ``asset_base_url``, ``redirect_base_url``,
+``api_key``, ``speed``, ``stats_url``), then an ``export MINT_BASE_URL=...`` line and a request log
+on stderr. ``GET /_fake/stats`` answers :meth:`FakeMint.stats` (operations per Idempotency-Key,
+peak concurrency per origin) to tests in other processes.
 
 Lifecycle (computed lazily from the clock; durations in :class:`Timings`)
 --------------------------------------------------------------------------
