@@ -20,13 +20,23 @@ copies every byte four times on its way through (into its buffer, two slices, an
 whole reads through instead (see its docstring).
 
 If httpx's internals ever change shape (the pool is a private attribute), the plain httpx
-transport is used instead: slower, never wrong. A user-supplied transport is always used as given.
+transport is used instead: slower, never wrong. The same happens outside the versions of h11,
+httpcore and AnyIO these classes were tested with (:data:`TESTED_WITH`): the subclassed buffer
+and the stream attributes read here are private to them. A user-supplied transport is always
+used as given.
+
+The asset clients inherit the caller's TLS settings and proxies: the SSL context of the API
+client's own transport (its ``verify``, ``cert`` and ``trust_env``) and its proxy mounts
+(:func:`inherited_tls`, :func:`borrowed_mounts`), so ``Mint(http_client=httpx.Client(verify=
+corporate_ca))`` downloads through the same trust store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
+import re
 import ssl
 import typing
 import urllib.request
@@ -44,6 +54,86 @@ else:  # h11 is httpcore's HTTP/1.1 parser; its buffer class is private, so it i
         _H11ReceiveBuffer = object
 
 READ_SIZE = 1 << 20
+
+#: The versions the fast reads were tested with: [lowest, first untested). Outside them the asset
+#: clients use httpx's plain transports (``tests/test_asset_transport.py`` pins the shapes).
+TESTED_WITH: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "h11": ((0, 14), (0, 17)),
+    "httpcore": ((1, 0), (1, 1)),
+    "anyio": ((4, 0), (5, 0)),
+}
+
+
+def _version(package: str) -> tuple[int, int] | None:
+    try:
+        text = importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    m = re.match(r"(\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def fast_reads_supported(packages: typing.Iterable[str] = ("h11", "httpcore")) -> bool:
+    """Are the installed ``packages`` inside :data:`TESTED_WITH`? (async also needs anyio)."""
+    for package in packages:
+        version = _version(package)
+        low, high = TESTED_WITH[package]
+        if version is None or not low <= version < high:
+            return False
+    return True
+
+
+def inherited_tls(client: object) -> ssl.SSLContext | None:
+    """The SSL context of ``client``'s own transport (httpx builds it from the client's
+    ``verify``, ``cert`` and ``trust_env``), or None when it has another shape (a custom
+    transport: then the asset client builds httpx's default context)."""
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    context = getattr(pool, "_ssl_context", None)
+    return context if isinstance(context, ssl.SSLContext) else None
+
+
+class _Borrowed(httpx.BaseTransport):
+    """A transport of the caller's client, used by the asset client without owning it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:  # the caller's client closes it
+        pass
+
+
+class _AsyncBorrowed(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def borrowed_mounts(client: object) -> dict[str, typing.Any]:
+    """``client``'s mounts (its proxies: ``proxy=``, ``mounts=`` or the environment's), shared
+    with the asset client but still owned (and closed) by ``client``."""
+    mounts = getattr(client, "_mounts", None)
+    if not isinstance(mounts, dict):
+        return {}
+    out: dict[str, typing.Any] = {}
+    for pattern, transport in mounts.items():
+        key = getattr(pattern, "pattern", None)
+        if not isinstance(key, str):
+            continue
+        if transport is None:
+            out[key] = None
+        elif isinstance(transport, httpx.BaseTransport):
+            out[key] = _Borrowed(transport)
+        elif isinstance(transport, httpx.AsyncBaseTransport):
+            out[key] = _AsyncBorrowed(transport)
+    return out
 
 
 def _gather_ready(sock: ssl.SSLSocket, first: bytes, size: int) -> bytes:
@@ -303,19 +393,26 @@ def proxied_by_environment() -> bool:
     return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
 
 
-def asset_transport() -> httpx.HTTPTransport:
-    """httpx's transport with 1 MiB reads (plain httpx if its internals are not as expected)."""
-    context = httpx.create_ssl_context()  # built once: loading the CA bundle takes ~20 ms
+def asset_transport(ssl_context: ssl.SSLContext | None = None) -> httpx.HTTPTransport:
+    """httpx's transport with 1 MiB reads, verifying with ``ssl_context`` (default: httpx's).
+
+    Plain httpx when its internals are not as expected or outside :data:`TESTED_WITH`.
+    """
+    context = ssl_context or httpx.create_ssl_context()  # loading the CA bundle takes ~20 ms
     transport = httpx.HTTPTransport(verify=context)
-    if isinstance(getattr(transport, "_pool", None), httpcore.ConnectionPool):
+    if fast_reads_supported() and isinstance(
+        getattr(transport, "_pool", None), httpcore.ConnectionPool
+    ):
         transport._pool = _Pool(network_backend=_Backend(), **_pool_options(context))
     return transport
 
 
-def async_asset_transport() -> httpx.AsyncHTTPTransport:
+def async_asset_transport(ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncHTTPTransport:
     """The async twin of :func:`asset_transport`."""
-    context = httpx.create_ssl_context()
+    context = ssl_context or httpx.create_ssl_context()
     transport = httpx.AsyncHTTPTransport(verify=context)
-    if isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
+    if fast_reads_supported(("h11", "httpcore", "anyio")) and isinstance(
+        getattr(transport, "_pool", None), httpcore.AsyncConnectionPool
+    ):
         transport._pool = _AsyncPool(network_backend=_AsyncBackend(), **_pool_options(context))
     return transport

@@ -33,6 +33,7 @@ import http.cookiejar
 import os
 import queue
 import secrets
+import ssl
 import sys
 import threading
 import time
@@ -47,7 +48,13 @@ import httpx
 
 from . import _calls as calls
 from . import _download_core as dc
-from ._asset_transport import asset_transport, async_asset_transport, proxied_by_environment
+from ._asset_transport import (
+    asset_transport,
+    async_asset_transport,
+    borrowed_mounts,
+    inherited_tls,
+    proxied_by_environment,
+)
 from ._core import USER_AGENT, Core, HttpClientT, InvalidArgumentError, make_http_client
 from ._download_core import (
     AssetReport,
@@ -289,9 +296,16 @@ class Job:
     lock_timeout: float | None = 300.0
     #: How a file found complete is checked against the manifest (None: sha256 when recorded).
     verify: Verify | None = None
+    #: The size the API states for the file (``glbSizeBytes``), checked against the answer.
+    stated_size: int | None = None
 
 
 def _request(method: str, url: str, headers: dict[str, str] | None = None) -> httpx.Request:
+    """The asset request; ``AssetVerificationError`` for a URL no transport could fetch."""
+    problem = dc.url_problem(url)
+    if problem is not None:
+        clean = dc.url_without_query(url)
+        raise AssetVerificationError(f"{clean}: cannot be fetched: {problem}", url=clean)
     try:
         return httpx.Request(
             method,
@@ -427,11 +441,28 @@ class BackgroundWriteback:
         self._thread.join()
 
 
-def _finish_part(fd: int, writeback: BackgroundWriteback | None) -> None:
-    """Wait for the background writeback (if any), then ``fsync`` the part file."""
+def _finish_part(fd: int, writeback: BackgroundWriteback | None) -> tuple[int, bytes]:
+    """Wait for the background writeback (if any), ``fsync`` the part file, and read back its
+    size and first bytes from the file itself (what the checks before the rename look at)."""
     if writeback is not None:
         writeback.join()
     os.fsync(fd)
+    size = os.fstat(fd).st_size
+    os.lseek(fd, 0, os.SEEK_SET)
+    return size, os.read(fd, dc.HEAD_BYTES)
+
+
+def _hash_file(path: Path) -> str | None:
+    """sha256 of a whole file (None if it vanished), read in chunks."""
+    h = hashlib.sha256()
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(dc.CHUNK_SIZE):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _hash_prefix(part: Path, offset: int) -> Any:
@@ -544,11 +575,16 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
                         yield Sleep(delay)
                         continue
                 break
-            if (
+            confirmed = (
                 response is not None
                 and isinstance(decision, dc.Accept)
                 and dc.head_confirms(entry, response.headers)
-            ):
+            )
+            if confirmed and dc.skip_check(job.verify, entry) == "sha256":
+                # The bytes on disk, not only their count: a corrupt file is fetched again.
+                on_disk = yield Offload(functools.partial(_hash_file, existing))
+                confirmed = on_disk == entry.sha256
+            if confirmed:
                 job.progress(p, existing, entry.size, entry.size, True, "skipped")
                 return AssetReport(p.kind, p.slot, dc.url_without_query(url), existing,
                                    "skipped", entry.size, entry.sha256)  # fmt: skip
@@ -596,6 +632,24 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
                 yield Close(response)
             return failed(decision.error)
         assert isinstance(decision, dc.Accept) and response is not None
+        start = decision.offset
+        if start and info is not None and decision.total != info.total:
+            # Same ETag, another size: the part file cannot be a prefix of this one.
+            yield Close(response)
+            _remove(part, sidecar)
+            restarts += 1
+            if restarts > 2:
+                clean = dc.url_without_query(url)
+                return failed(AssetVerificationError(
+                    f"{clean}: resumed answers keep changing size", url=clean))  # fmt: skip
+            continue
+        try:
+            expected = dc.agreed_size(url, [("the answer", decision.total),
+                                            ("the API", job.stated_size)])  # fmt: skip
+        except AssetVerificationError as exc:
+            yield Close(response)
+            _remove(part, sidecar)
+            return failed(exc)
 
         # -- stream the body into the part file, hashing as it goes.
         name = entry.name if entry and entry.url == dc.url_without_query(url) else None
@@ -603,7 +657,6 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
         if final.is_symlink():
             yield Close(response)
             return failed(UnsafePathError(f"{final} is a symlink; refusing to replace it"), final)
-        start = decision.offset
         if start:  # re-reading the kept part to hash it can take seconds: say so
             job.progress(p, final, start, decision.total, False, "resuming")
         prefix_hash = (
@@ -611,9 +664,9 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
         )
         resumed_from = start
         clean = dc.url_without_query(url)
-        sidecar_data = dc.PartInfo(clean, decision.etag, decision.total).to_json()
+        sidecar_data = dc.PartInfo(clean, decision.etag, expected).to_json()
         yield Offload(functools.partial(atomic_write, folder, sidecar.name, sidecar_data))
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY, 0o644)
+        fd = os.open(part, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _BINARY, 0o644)
         written = reported = start
         broken: MintError | None = None
         # The buffer gathers small chunks (TLS gives 16 KiB records) into fewer writes; a chunk
@@ -644,12 +697,12 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
                     written += len(chunk)
                     if written - reported >= dc.CHUNK_SIZE:
                         reported = written
-                        job.progress(p, final, written, decision.total, False, "downloading")
+                        job.progress(p, final, written, expected, False, "downloading")
                     # No kick once the body is complete: the fsync before the rename follows.
                     if (
                         writeback is not None
                         and written - synced >= WRITEBACK_EVERY
-                        and (decision.total is None or written < decision.total)
+                        and (expected is None or written < expected)
                     ):
                         synced = written
                         f.flush()
@@ -659,16 +712,33 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
                 if writeback is not None:
                     writeback.stop()
             f.flush()
-            yield Offload(functools.partial(_finish_part, f.fileno(), writeback))
+            disk_size, head = yield Offload(functools.partial(_finish_part, f.fileno(), writeback))
         yield Close(response)
         made_progress = written > start
 
         if isinstance(broken, AssetVerificationError):
             _remove(part, sidecar)
             return failed(broken, final)
-        if broken is None and decision.total is not None and written < decision.total:
+        if broken is None and expected is None:
+            # Neither framing nor the API gave a size (a close-delimited body): a cut
+            # connection looks like the end. Ask for the size before trusting the bytes.
+            _, probe = yield from _open_flow(job, "HEAD", url, 0, None)
+            if isinstance(probe, dc.Accept):
+                if probe.etag and decision.etag and probe.etag != decision.etag:
+                    _remove(part, sidecar)  # changed while it was read: start over
+                    restarts += 1
+                    if restarts > 2:
+                        return failed(AssetVerificationError(
+                            f"{clean}: keeps changing while it is read", url=clean), final)  # fmt: skip
+                    continue
+                expected = probe.total
+                if expected is not None:
+                    sidecar_data = dc.PartInfo(clean, decision.etag, expected).to_json()
+                    yield Offload(functools.partial(atomic_write, folder, sidecar.name,
+                                                    sidecar_data))  # fmt: skip
+        if broken is None and expected is not None and written < expected:
             broken = AssetVerificationError(
-                f"{clean}: body ended after {written} of {decision.total} bytes", url=clean
+                f"{clean}: body ended after {written} of {expected} bytes", url=clean
             )
         if broken is not None:  # transient: keep the part file and resume from it
             delay = attempts.next_delay(made_progress, None, job.clock.rng)
@@ -677,11 +747,14 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
             yield Sleep(delay)
             continue
 
-        # -- verify, then move into place.
-        head = _read_small(part, dc.HEAD_BYTES) or b""
+        # -- verify what is on disk (its size and first bytes, read back), then move into place.
         ext = final.suffix.lstrip(".")
         try:
-            dc.verify(p.kind, ext, head, written, decision.total, url,
+            if disk_size != written:
+                raise AssetVerificationError(
+                    f"{clean}: {disk_size} bytes on disk, {written} written", url=clean
+                )
+            dc.verify(p.kind, ext, head, disk_size, expected, url,
                       response.headers.get("content-type"))  # fmt: skip
         except AssetVerificationError as exc:
             _remove(part, sidecar)
@@ -701,7 +774,9 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
 
 
 def _asset_client(
-    cls: type[HttpClientT], client: SyncRunner | AsyncRunner, fast_transport: Callable[[], Any]
+    cls: type[HttpClientT],
+    client: SyncRunner | AsyncRunner,
+    fast_transport: Callable[[ssl.SSLContext | None], Any],
 ) -> HttpClientT:
     """The credential-free client for asset hosts (``cls`` is httpx.Client or AsyncClient).
 
@@ -709,15 +784,20 @@ def _asset_client(
     if they gave one; plain httpx when environment proxies apply (httpx ignores them for a client
     given a transport); else ``fast_transport()``. It reads the environment (proxies,
     SSL_CERT_FILE) when the API client does: ``http_client=httpx.Client(trust_env=False)`` opts
-    the downloads out too.
+    the downloads out too. It verifies TLS with the API client's own SSL context (its
+    ``verify``/``cert``) and shares its proxy mounts, never their ownership.
     """
-    trust_env = bool(getattr(client.http, "trust_env", True))
+    api = client.http
+    trust_env = bool(getattr(api, "trust_env", True))
     proxied = trust_env and proxied_by_environment()
-    transport = client.asset_transport or (None if proxied else fast_transport())
+    context = inherited_tls(api)
+    transport = client.asset_transport or (None if proxied else fast_transport(context))
     timeout = client.core.timeout
     return make_http_client(
         cls,
         transport=transport,
+        verify=context if context is not None else True,
+        mounts=borrowed_mounts(api),
         trust_env=trust_env,
         follow_redirects=False,
         cookies=http.cookiejar.CookieJar(
@@ -1042,7 +1122,7 @@ class _Settings:
     def job(self, planned: dc.PlannedAsset) -> Job:
         return Job(planned, self.folder, self.manifest, self.overwrite, self.core.retry,
                    self.core.clock, self.on_progress, self.if_busy, self.lock_timeout,
-                   self.verify)  # fmt: skip
+                   self.verify, dc.stated_size(planned, self.resolved.assets))  # fmt: skip
 
     def report(self, results: list[AssetReport]) -> DownloadReport:
         report = DownloadReport(self.resolved.resource_id, self.folder, tuple(results))

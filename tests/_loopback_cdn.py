@@ -42,6 +42,7 @@ class LoopbackCdn:
         self.stated_size: int | None = None
         self.urls: dict[str, Any] | None = None
         self.requests: list[tuple[str, str, str | None]] = []  # method, path, Range
+        self.proxied: list[str] = []  # absolute URLs asked for as a proxy
         self.active: dict[str, int] = {}
         self.peak: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -88,7 +89,11 @@ class LoopbackCdn:
         return [r for m, p, r in self.requests if m == "GET" and p == path]
 
     def _serve(self, h: http.server.BaseHTTPRequestHandler, head: bool) -> None:
-        path = h.path.split("?", 1)[0]
+        target = h.path
+        if target.startswith("http://"):  # asked as a proxy: serve it as if it were the origin
+            self.proxied.append(target)
+            target = "/" + target.split("/", 3)[3]
+        path = target.split("?", 1)[0]
         rng = h.headers.get("range")
         with self._lock:
             self.requests.append(("HEAD" if head else "GET", path, rng))
