@@ -47,13 +47,8 @@ __all__ = ["EXIT_API", "EXIT_DOWNLOAD", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_OPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``mint`` console script; returns the exit code.
-
-    Example:
-        >>> main(["--version"])  # doctest: +SKIP
-        mint, version 0.1.0
-        0
-    """
+    """Entry point of the ``mint`` console script (``argv`` default: ``sys.argv[1:]``);
+    returns the exit code instead of exiting."""
     try:
         from ._app import run
     except ImportError as exc:  # pragma: no cover - the cli extra is not installed

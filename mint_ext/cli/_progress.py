@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._download_core import DownloadProgress
+from .._errors import APIStatusError
 from .._models import Operation
 from ._output import human_duration, human_rate, human_size, text
 
@@ -33,8 +34,11 @@ __all__ = ["DownloadDisplay", "WaitDisplay", "describe_error"]
 Clock = Callable[[], float]
 
 
-def describe_error(error: BaseException, limit: int = 160) -> str:
-    """``InternalServerError: GET /v1/operations/op_1 -> 503 ...`` cut to ``limit`` characters."""
+def describe_error(error: BaseException, limit: int = 80) -> str:
+    """Short enough for a status line: ``InternalServerError 503 Service Unavailable``, or the
+    class and message cut to ``limit`` characters."""
+    if isinstance(error, APIStatusError):
+        return text(f"{type(error).__name__} {error.status_code} {error.title or ''}".strip())
     line = text(f"{type(error).__name__}: {error}")
     return line if len(line) <= limit else line[: limit - 3] + "..."
 

@@ -216,6 +216,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "python -m mint_ext.t
                 seen = _log_requests(fake, seen, sys.stderr)
     finally:
         server.close()
+        if not args.quiet:  # the requests of the last moments too
+            _log_requests(fake, seen, sys.stderr)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
