@@ -37,7 +37,7 @@ import unicodedata
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 import httpx
@@ -765,6 +765,60 @@ class AssetReport:
     def ok(self) -> bool:
         return self.status != "failed"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (``error`` as its class name and message)."""
+        error = None
+        if self.error is not None:
+            error = {"type": type(self.error).__name__, "message": str(self.error)}
+        return {
+            "kind": self.kind, "slot": self.slot, "url": self.url, "path": str(self.path),
+            "status": self.status, "bytes": self.bytes, "sha256": self.sha256,
+            "resumed_from": self.resumed_from, "error": error,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AssetReport:
+        """The report :meth:`to_dict` gave. ``error`` comes back as a ``MintError`` of the same
+        class when that class takes a message alone, else as a plain ``MintError``; bad data
+        is ``InvalidArgumentError``."""
+        try:
+            status = data["status"]
+            if status not in ("downloaded", "skipped", "failed"):
+                raise ValueError(f"status {status!r}")
+            raw_error = data.get("error")
+            error = None if raw_error is None else _error_from(raw_error["type"],
+                                                               raw_error["message"])  # fmt: skip
+            report = cls(
+                kind=_typed(data["kind"], str), slot=_typed(data["slot"], str),
+                url=_typed(data.get("url"), str, none=True), path=Path(_typed(data["path"], str)),
+                status=status, bytes=_typed(data.get("bytes", 0), int),
+                sha256=_typed(data.get("sha256"), str, none=True),
+                resumed_from=_typed(data.get("resumed_from", 0), int), error=error,
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"not an AssetReport dict: {exc!r}") from None
+        return report
+
+
+def _typed(value: Any, kind: type, none: bool = False) -> Any:
+    if (value is None and none) or (isinstance(value, kind) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"expected {kind.__name__}, got {value!r}")
+
+
+def _error_from(name: object, message: object) -> MintError:
+    from . import _errors
+
+    if not isinstance(name, str) or not isinstance(message, str):
+        raise TypeError("error needs a type and a message")
+    cls = getattr(_errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, MintError):
+        try:
+            return cls(message)
+        except TypeError:  # needs more than a message (a response, a report...)
+            pass
+    return MintError(message)
+
 
 @attrs.frozen
 class DownloadReport:
@@ -803,6 +857,36 @@ class DownloadReport:
     def by_kind(self, kind: str) -> list[AssetReport]:
         """Example: ``report.by_kind("spz")``."""
         return [a for a in self.assets if a.kind == kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data, for task results and logs; :meth:`from_dict` reads it back.
+
+        Example:
+            >>> import json
+            >>> r = DownloadReport("model_1", Path("out/model_1"), ())
+            >>> DownloadReport.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+            True
+        """
+        return {
+            "resource_id": self.resource_id,
+            "directory": str(self.directory),
+            "assets": [a.to_dict() for a in self.assets],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DownloadReport:
+        """The report :meth:`to_dict` gave (``InvalidArgumentError`` for anything else)."""
+        try:
+            assets = data["assets"]
+            if not isinstance(assets, list):
+                raise TypeError("assets must be a list")
+            return cls(
+                _typed(data["resource_id"], str),
+                Path(_typed(data["directory"], str)),
+                tuple(AssetReport.from_dict(a) for a in assets),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidArgumentError(f"not a DownloadReport dict: {exc!r}") from None
 
     def summary(self) -> str:
         """One line: ``3 downloaded, 1 skipped, 0 failed (12345 bytes) in out/world_1``."""
@@ -923,7 +1007,7 @@ def agreed_size(url: str, sizes: Iterable[tuple[str, int | None]]) -> int | None
         >>> agreed_size("https://c/m.glb", [("Content-Length", 10), ("the API", 12)])
         Traceback (most recent call last):
         ...
-        mint_ext._errors.AssetVerificationError: https://c/m.glb: Content-Length says 10 bytes, the API says 12
+        mint_ext.AssetVerificationError: https://c/m.glb: Content-Length says 10 bytes, the API says 12
     """
     known = [(source, size) for source, size in sizes if size is not None]
     for source, size in known[1:]:

@@ -1,0 +1,70 @@
+"""``DownloadReport.to_dict()`` / ``from_dict()``: a JSON round trip (for task results)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mint_ext import (
+    AssetReport,
+    AssetVerificationError,
+    DownloadError,
+    DownloadReport,
+    InvalidArgumentError,
+    MintError,
+    NotFoundError,
+)
+
+from ._loopback_cdn import LoopbackCdn, download
+
+
+def test_a_real_report_survives_json(mode: str, tmp_path: Path) -> None:
+    cdn = LoopbackCdn(glb_size=128 << 10)
+    try:
+        cdn.urls = {"glbUrl": f"{cdn.url}/a/model.glb?sig=1", "thumbnailUrl": "ftp://x/t.png"}
+        with pytest.raises(DownloadError) as caught:
+            download(mode, cdn, tmp_path)
+    finally:
+        cdn.close()
+    report: DownloadReport = caught.value.report
+    data = json.loads(json.dumps(report.to_dict()))
+    back = DownloadReport.from_dict(data)
+    assert back.to_dict() == data
+    assert back.resource_id == "model_1" and back.directory == tmp_path / "model_1"
+    glb, thumb = back.assets
+    assert glb == report.assets[0]  # no error: equal as a whole
+    assert glb.path == tmp_path / "model_1" / "model.glb" and glb.sha256 == report.assets[0].sha256
+    assert thumb.status == "failed" and isinstance(thumb.error, AssetVerificationError)
+    assert str(thumb.error) == str(report.assets[1].error)
+    assert back.summary() == report.summary()
+
+
+def test_errors_that_need_more_than_a_message_come_back_as_mint_errors() -> None:
+    import httpx
+
+    response = httpx.Response(404, request=httpx.Request("GET", "https://c/x"))
+    asset = AssetReport("glb", "glb", "https://c/x", Path("o/m.glb"), "failed",
+                        error=NotFoundError("gone", response=response, problem=None))  # fmt: skip
+    back = AssetReport.from_dict(json.loads(json.dumps(asset.to_dict())))
+    assert type(back.error) is MintError and str(back.error) == "gone"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None, [], {}, {"resource_id": "m", "directory": "d"},
+        {"resource_id": 1, "directory": "d", "assets": []},
+        {"resource_id": "m", "directory": "d", "assets": {}},
+        {"resource_id": "m", "directory": "d", "assets": [{"status": "done"}]},
+        {"resource_id": "m", "directory": "d", "assets": [
+            {"kind": "glb", "slot": "glb", "path": "p", "status": "downloaded", "bytes": "12"}]},
+        {"resource_id": "m", "directory": "d", "assets": [
+            {"kind": "glb", "slot": "glb", "path": "p", "status": "failed", "error": "boom"}]},
+    ],
+)  # fmt: skip
+def test_anything_else_is_an_invalid_argument(data: Any) -> None:
+    with pytest.raises(InvalidArgumentError):
+        DownloadReport.from_dict(data)
