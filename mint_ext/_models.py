@@ -28,8 +28,8 @@ import functools
 import sys
 import types
 import typing
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Generic, Literal, Self, TypeVar, cast
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar, cast
 
 import attrs
 
@@ -122,73 +122,156 @@ def _describe(tp: Any) -> str:
     return tp.__name__ if isinstance(tp, type) else str(tp)
 
 
-def _matches(value: object, tp: Any) -> bool:
-    """Does ``value`` have type ``tp`` (one member of a union), shallowly?"""
+class _Mismatch(Exception):
+    """A value that does not have its generated type; ``path`` grows while it unwinds."""
+
+    def __init__(self, expected: str, value: object, *, empty: bool = False) -> None:
+        super().__init__(expected)
+        self.expected, self.value, self.empty = expected, value, empty
+        self.path: list[str] = []
+
+    def error(self, root: str) -> TypeError | ValueError:
+        where = root + "".join(self.path)
+        if self.empty:
+            return ValueError(f"{where} must not be empty")
+        shown = repr(self.value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return TypeError(f"{where} must be {self.expected}, got {shown}")
+
+
+_Check = Callable[[object], object]
+
+
+def _matcher(tp: Any) -> Callable[[object], bool]:
+    """Does a value have type ``tp`` (one member of a union), shallowly?"""
     origin = typing.get_origin(tp)
     if tp is Any:
-        return True
-    if tp is type(None) or tp is None:
-        return value is None
+        return lambda v: True
+    if tp is type(None):
+        return lambda v: v is None
     if origin is Literal:
-        return value in typing.get_args(tp)
-    if origin is list:
-        return isinstance(value, list)
-    if origin is dict:
-        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
-    if tp is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        allowed = typing.get_args(tp)
+        return lambda v: v in allowed
+    if origin is list or origin is dict:
+        return lambda v: type(v) is origin
+    if tp is float:  # a JSON number; never a bool
+        return lambda v: type(v) is float or type(v) is int
     if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda v: type(v) is int
     if isinstance(tp, type):
-        return isinstance(value, tp)
+        return lambda v: isinstance(v, tp)
     raise TypeError(f"cannot check values against {tp!r}")  # a generator change: fail loudly
 
 
-def _check(value: object, tp: Any, where: str) -> object:
-    """``value`` checked against the generated type ``tp``; nested models adopted."""
-    origin = typing.get_origin(tp)
-    members = typing.get_args(tp) if origin in (typing.Union, types.UnionType) else (tp,)
-    for member in members:
-        if not _matches(value, member):
-            continue
-        member_origin = typing.get_origin(member)
-        if member_origin is list:
-            (item_type,) = typing.get_args(member)
-            items = cast(list[object], value)
-            return [_check(v, item_type, f"{where}[{i}]") for i, v in enumerate(items)]
-        if member_origin is dict:
-            _, value_type = typing.get_args(member)
-            entries = cast(dict[str, object], value)
-            return {k: _check(v, value_type, f"{where}[{k!r}]") for k, v in entries.items()}
-        if _is_generated_model(member):
-            return _adopt(value, where)
-        return value
-    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-    raise TypeError(f"{where} must be {_describe(tp)}, got {shown}")
+def _items(check: _Check) -> _Check:
+    def each(value: object) -> object:
+        items, out = cast(list[object], value), None
+        for i, item in enumerate(items):
+            try:
+                checked = check(item)
+            except _Mismatch as exc:
+                exc.path.insert(0, f"[{i}]")
+                raise
+            if checked is not item:
+                out = out if out is not None else list(items)
+                out[i] = checked
+        return items if out is None else out
+
+    return each
 
 
-def _adopt(value: object, where: str) -> object:
+def _values(check: _Check) -> _Check:
+    def each(value: object) -> object:
+        entries, out = cast(dict[str, object], value), None
+        for key, item in entries.items():
+            try:
+                checked = check(item)
+            except _Mismatch as exc:
+                exc.path.insert(0, f"[{key!r}]")
+                raise
+            if checked is not item:
+                out = out if out is not None else dict(entries)
+                out[key] = checked
+        return entries if out is None else out
+
+    return each
+
+
+def _converter(tp: Any) -> _Check | None:
+    """What to do with a value that matched ``tp``: check its items, adopt a model, or nothing."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is list:
+        return _items(_checker(args[0]))
+    if origin is dict:
+        return None if args[1] is Any else _values(_checker(args[1]))
+    if _is_generated_model(tp):
+        return _adopt
+    return None
+
+
+@functools.cache
+def _checker(tp: Any) -> _Check:
+    """A function that returns a value of the generated type ``tp`` (nested models adopted) or
+    raises ``_Mismatch``; made once per type."""
+    is_union = typing.get_origin(tp) in (typing.Union, types.UnionType)
+    members = typing.get_args(tp) if is_union else (tp,)
+    parts = tuple((_matcher(m), _converter(m)) for m in members)
+    expected = _describe(tp)
+
+    def check(value: object) -> object:
+        for matches, convert in parts:
+            if matches(value):
+                return value if convert is None else convert(value)
+        raise _Mismatch(expected, value)
+
+    return check
+
+
+@functools.cache
+def _plan(generated: type) -> tuple[tuple[str, _Check, bool], ...]:
+    """Per field of a generated model: its name, its checker, whether it must be non-empty."""
+    hints = _field_types(generated)
+    non_empty = _NON_EMPTY.get(generated, frozenset())
+    return tuple((f.name, _checker(hints[f.name]), f.name in non_empty)
+                 for f in attrs.fields(generated))  # fmt: skip
+
+
+_TARGETS: dict[type, tuple[type, type[_Public] | None]] = {}
+
+
+def _target(cls: type) -> tuple[type, type[_Public] | None]:
+    """The generated class of a parsed value's class, and the public class to turn it into."""
+    target = _TARGETS.get(cls)
+    if target is None:
+        generated = generated_model_of(cls)
+        assert generated is not None
+        target = _TARGETS[cls] = (generated, _PUBLIC.get(generated))
+    return target
+
+
+def _adopt(value: object) -> object:
     """Check every field of a parsed generated model and swap it for its public subclass."""
-    generated = generated_model_of(type(value))
-    assert generated is not None
-    public = _PUBLIC.get(generated)
+    generated, public = _target(type(value))
     if public is not None and not isinstance(value, public):
         twin = object.__new__(public)
         for f in attrs.fields(generated):
             object.__setattr__(twin, f.name, getattr(value, f.name))
         value = twin
-    hints = _field_types(generated)
-    non_empty = _NON_EMPTY.get(generated, frozenset())
-    for f in attrs.fields(generated):
-        current = getattr(value, f.name)
-        if isinstance(value, _Public):
-            current = value._repair(f.name, current)
-        checked = _check(current, hints[f.name], f"{where}.{f.name}")
-        if f.name in non_empty and checked == "":
-            raise ValueError(f"{where}.{f.name} must not be empty")
-        if checked is not getattr(value, f.name):
-            object.__setattr__(value, f.name, checked)
-    if isinstance(value, _Public):
+    repaired = public._repaired if public is not None else frozenset()
+    for name, check, non_empty in _plan(generated):
+        current = getattr(value, name)
+        if name in repaired:
+            current = cast(_Public, value)._repair(name, current)
+        try:
+            checked = check(current)
+            if non_empty and checked == "":
+                raise _Mismatch("", checked, empty=True)
+        except _Mismatch as exc:
+            exc.path.insert(0, f".{name}")
+            raise
+        if checked is not current or name in repaired:
+            object.__setattr__(value, name, checked)
+    if public is not None:
         object.__setattr__(value, "_sealed", True)
     return value
 
@@ -206,6 +289,7 @@ class _Public:
     """
 
     _sealed: bool
+    _repaired: ClassVar[frozenset[str]] = frozenset()  # the fields `_repair` looks at
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -254,7 +338,10 @@ class _Public:
         parsed = cast(Any, generated).from_dict.__func__(cls, raw)  # builds a `cls`
         if isinstance(parsed, _TopLevel):
             object.__setattr__(parsed, "_raw", raw)
-        return cast(Self, _adopt(parsed, cls.__name__))
+        try:
+            return cast(Self, _adopt(parsed))
+        except _Mismatch as exc:
+            raise exc.error(cls.__name__) from None
 
 
 class _TopLevel(_Public):
@@ -340,6 +427,7 @@ class WorldAssets(_Public, gen.WorldAssets):
     """
 
     spz_urls: SpzUrls
+    _repaired = frozenset({"spz_urls"})
 
     def _repair(self, name: str, value: object) -> object:
         return gen.SpzUrls() if name == "spz_urls" and value is None else value
@@ -423,6 +511,7 @@ class Operation(_Identified, gen.Operation):  # type: ignore[misc]  # see _Ident
     assets: WorldAssets | ModelAssets | None
     error: ErrorInfo | Unset | None
     billing: Billing | Unset | None
+    _repaired = frozenset({"assets"})
 
     def _repair(self, name: str, value: object) -> object:
         if name != "assets":
@@ -493,6 +582,7 @@ class World(_Identified, gen.World):  # type: ignore[misc]  # see _Identified
     """
 
     assets: WorldAssets | None
+    _repaired = frozenset({"assets"})
 
     def _repair(self, name: str, value: object) -> object:
         return _repair_assets(value, "world") if name == "assets" else value
@@ -507,6 +597,7 @@ class Model(_Identified, gen.Model):  # type: ignore[misc]  # see _Identified
     """
 
     assets: ModelAssets | None
+    _repaired = frozenset({"assets"})
 
     def _repair(self, name: str, value: object) -> object:
         return _repair_assets(value, "model") if name == "assets" else value
