@@ -80,6 +80,7 @@ def is_active(status: str) -> bool:
 
 
 def is_preview_ready(status: str) -> bool:
+    """preview_ready: a preview to look at (review mode waits for approve or revise)."""
     return status == PREVIEW_READY
 
 
@@ -99,12 +100,15 @@ def is_succeeded(status: str) -> bool:
 
 
 def is_partial(status: str) -> bool:
+    """partially_succeeded: some assets are missing."""
     return status == PARTIALLY_SUCCEEDED
 
 
 def is_failed(status: str) -> bool:
+    """failed: ``operation.error`` says why."""
     return status == FAILED
 
 
 def is_canceled(status: str) -> bool:
+    """canceled."""
     return status == CANCELED
