@@ -24,7 +24,7 @@ plain lines instead of live bars; when stdout is not a terminal, tables are tab-
 whole. Sizes are IEC (KiB, MiB, GiB) everywhere.
 
 Modules: ``_app`` (the click group, commands, exit codes), ``_output`` (safe text, sizes, tables,
-JSON), ``_progress`` (wait and download displays), ``_demo``.
+JSON), ``_progress`` (wait and download displays).
 """
 
 from __future__ import annotations

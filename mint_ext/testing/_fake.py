@@ -15,17 +15,16 @@ import math
 import random
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 
 from ._assets import AssetEntry, kind_of, parse_range
 from ._clock import Clock, FakeClock, Timings
 from ._faults import Fault, _Injected, route_matches
-
-if TYPE_CHECKING:
-    from ._transport import FakeTransport
+from ._transport import FakeTransport
+from ._wire import FakeRequest, Origin, Reply
 
 __all__ = [
     "ApiExchange",
@@ -48,69 +47,9 @@ MARKERS = {
     "[unknown]": "unknown_status",
 }
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-Origin = Literal["api", "asset", "redirect"]
 Stage = Literal["none", "preview", "final", "partial"]
 
 
-# ---------------------------------------------------------------------- wire-level types
-@dataclass
-class FakeRequest:
-    """One HTTP request as the fake sees it. Header names are lower-case."""
-
-    origin: Origin
-    method: str
-    path: str
-    query: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-
-@dataclass
-class Reply:
-    """One HTTP response. ``stream`` (asset bytes) replaces ``body`` when set.
-
-    ``cut`` = ``("drop" | "truncate", n)``: send only ``n`` body bytes then break the connection
-    (``drop`` resets it, ``truncate`` closes it cleanly). ``delay``: real seconds to wait first.
-    """
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    stream: tuple[AssetEntry, int, int] | None = None
-    head: bool = False
-    cut: tuple[str, int] | None = None
-    delay: float = 0.0
-
-    @property
-    def content_length(self) -> int:
-        return self.stream[2] if self.stream is not None else len(self.body)
-
-    def header(self, name: str) -> str | None:
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return None
-
-    def body_chunks(self) -> Iterator[bytes | memoryview]:
-        """The body as sent on the wire: limited to ``cut[1]`` bytes when a cut is set."""
-        if self.head:
-            return
-        limit = self.cut[1] if self.cut is not None else None
-        chunks: Iterable[bytes | memoryview]
-        if self.stream is not None:
-            entry, start, length = self.stream
-            chunks = entry.chunks(start, length)
-        else:
-            chunks = [self.body] if self.body else []
-        sent = 0
-        for chunk in chunks:
-            if limit is not None and sent + len(chunk) >= limit:
-                if limit > sent:
-                    yield chunk[: limit - sent]
-                return
-            sent += len(chunk)
-            yield chunk
 
 
 @dataclass(frozen=True)
@@ -466,8 +405,6 @@ class FakeMint:
 
     def transport(self) -> FakeTransport:
         """An httpx transport (sync and async) serving the API and asset origins in-process."""
-        from ._transport import FakeTransport
-
         return FakeTransport(self)
 
     def advance(self, seconds: float) -> None:

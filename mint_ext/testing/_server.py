@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ._clock import RealClock
-from ._fake import PROBLEM_BASE, STATS_PATH, FakeMint, FakeRequest, Origin
+from ._fake import PROBLEM_BASE, STATS_PATH, FakeMint
+from ._wire import FakeRequest, Origin
 
 __all__ = ["FakeServer", "serve_fake_mint"]
 

@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import httpx
 
-from ._fake import FakeRequest, Reply
-
-if TYPE_CHECKING:
-    from ._fake import FakeMint
+from ._wire import FakeRequest, Origin, Reply
 
 __all__ = ["FakeTransport"]
+
+
+class Served(Protocol):
+    """What the transport needs of a fake (``FakeMint`` is one)."""
+
+    def origin_of(self, base: str, /) -> Origin | None: ...
+
+    def enter(self, origin: Origin, /) -> None: ...
+
+    def leave(self, origin: Origin, /) -> None: ...
+
+    def handle(self, request: FakeRequest, /) -> Reply: ...
 
 
 class _SyncBody(httpx.SyncByteStream):
@@ -59,7 +68,7 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     A request to any other origin raises ``httpx.ConnectError``.
     """
 
-    def __init__(self, fake: FakeMint) -> None:
+    def __init__(self, fake: Served) -> None:
         self.fake = fake
 
     def _request(self, request: httpx.Request, body: bytes) -> FakeRequest:
