@@ -178,6 +178,34 @@ def test_examples_are_checked_through_refs_of_nested_schemas() -> None:
     ]
 
 
+def test_example_formats_are_checked() -> None:
+    text = _broken(
+        '        createdAt: "2026-11-20T11:02:10Z"\n', '        createdAt: "2026-11-20 late"\n'
+    )
+    text = text.replace(
+        "        mintUrl: https://mint.gg/0x9f2c4a1b7e3d5f6a8c0b2d4e6f8a0c2e4b6d8f0a/model_",
+        "        mintUrl: mint.gg/0x9f2c4a1b7e3d5f6a8c0b2d4e6f8a0c2e4b6d8f0a/model_",
+    )
+    text = text.replace(
+        "      example: {type: world, id: world_01JD7Z8Q9YV3H2M4K6P8R0T2W4}\n",
+        "      example: {type: world, id: world_01JD7Z8Q9YV3H2M4K6P8R0T2W4}\n"
+        '    Stamp:\n      type: string\n      format: date-time\n      example: "2026-02-30T10:00:00Z"\n',
+    )
+    assert [(p, m.split(": ", 1)[1]) for _, p, m in _found(text)] == [
+        ("#/components/schemas/Stamp/example", "'2026-02-30T10:00:00Z' is not a 'date-time'"),
+        # anyOf [date-time, null]: neither variant accepts it.
+        (
+            "#/components/schemas/Model/example",
+            "'2026-11-20 late' is not valid under any of the given schemas",
+        ),
+        (
+            "#/components/schemas/Model/example",
+            "'mint.gg/0x9f2c4a1b7e3d5f6a8c0b2d4e6f8a0c2e4b6d8f0a/model_01JD80A1B2C3D4E5F6G7H8J9K0' "
+            "is not a 'uri'",
+        ),
+    ]
+
+
 def test_parameter_examples_are_checked() -> None:
     text = _broken(
         "      description: Maximum number of resources to return (server default 20).\n",

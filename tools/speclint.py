@@ -12,8 +12,9 @@ Each problem is printed as ``FILE:LINE: #/json/pointer: message`` and makes the 
   ``small.`` with no value) or `` #`` in a plain scalar (the rest of the line is a comment);
 - a ``$ref`` that resolves to nothing;
 - an ``example`` (or an entry of ``examples``) that does not validate against its own schema
-  (parameters, headers and media types are checked against their ``schema`` too). Formats are
-  not checked, so the result does not depend on which optional format checkers are installed.
+  (parameters, headers and media types are checked against their ``schema`` too). The formats the
+  spec uses (``date-time``, ``uri``, ``uri-reference``) are checked by small checkers of our own,
+  so the result does not depend on which optional format libraries are installed.
 
 Needs PyYAML and jsonschema (both installed by the lint session).
 """
@@ -21,8 +22,10 @@ Needs PyYAML and jsonschema (both installed by the lint session).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 import sys
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +59,36 @@ ONE_SCHEMA = ("not", "if", "then", "else", "items", "contains", "propertyNames",
 SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 SCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _date_time(value: object) -> bool:
+    """RFC 3339: a date, ``T``, a time and an offset (``Z`` or ``+hh:mm``)."""
+    if not isinstance(value, str):
+        return True
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", value):
+        return False
+    dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))  # a real date and time
+    return True
+
+
+@FORMATS.checks("uri")
+def _uri(value: object) -> bool:
+    """An absolute URI: a scheme, then something, and no whitespace."""
+    if not isinstance(value, str):
+        return True
+    parts = urllib.parse.urlsplit(value)
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", parts.scheme)) and bool(
+        (parts.netloc or parts.path) and not re.search(r"\s", value)
+    )
+
+
+@FORMATS.checks("uri-reference")
+def _uri_reference(value: object) -> bool:
+    return not isinstance(value, str) or not re.search(r"\s", value)
 
 
 @dataclass(frozen=True, order=True)
@@ -288,7 +321,9 @@ class _Linter:
 
     def example(self, value: Any, schema_pointer: str, pointer: str) -> None:
         wrapper = {"$ref": f"{BASE_URI}{schema_pointer}"}
-        validator = jsonschema.Draft202012Validator(wrapper, registry=self.registry)
+        validator = jsonschema.Draft202012Validator(
+            wrapper, registry=self.registry, format_checker=FORMATS
+        )
         try:
             errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
         except referencing.exceptions.Unresolvable:
