@@ -93,6 +93,8 @@ def test_vendored_copy_carries_stamp_licence_readme_spec_and_its_own_check(
     for name, digest in stamp["files"].items():
         assert hashlib.sha256((copy / name).read_bytes()).hexdigest() == digest, name
     assert (copy / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
+    # git in the other repository keeps the bytes (no CRLF conversion that would break the hashes).
+    assert (copy / ".gitattributes").read_text().splitlines()[-1] == "* -text"
     assert hashlib.sha256((copy / "mint.openapi.yaml").read_bytes()).hexdigest() == spec_sha
     readme = (copy / "README.md").read_text()
     for words in (
@@ -266,3 +268,21 @@ def test_readme_example_runs_against_a_loopback_server(project: Path, other: Pat
     assert run.returncode == 0, run.stderr
     op_id, status = run.stdout.split()
     assert op_id.startswith("op_") and status in {"queued", "running"}
+
+
+def test_a_copy_committed_to_git_survives_a_crlf_checkout(project: Path, other: Path) -> None:
+    """The other repository commits the copy; a clone with autocrlf=true still checks clean."""
+
+    def git(*args: str, cwd: Path = other) -> None:
+        env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
+        run = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr
+
+    git("init", "-q")
+    assert _vendor(project, other).returncode == 0
+    git("add", "src")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "vendor")
+    clone = other.parent / "clone"
+    git("-c", "core.autocrlf=true", "clone", "-q", str(other), str(clone), cwd=other.parent)
+    check = _python(clone, str(clone / "src" / PACKAGE / "_vendor_check.py"), isolated=True)
+    assert check.returncode == 0, check.stderr

@@ -372,6 +372,12 @@ def vendor(
         shutil.copyfile(spec, staged / VENDORED_SPEC)
         shutil.copyfile(LICENSE, staged / "LICENSE")
         (staged / "README.md").write_text(_vendored_readme(package, stamp), encoding="utf-8")
+        # git in the other repository must not convert line endings (autocrlf): hashes are of bytes.
+        (staged / ".gitattributes").write_text(
+            "# Keep these files byte for byte as vendored: VENDORED.json records their sha256.\n"
+            "* -text\n",
+            encoding="utf-8",
+        )
         stamp["files"] = vendor_check.file_hashes(staged)
         (staged / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         if old_spec is not None:
