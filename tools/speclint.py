@@ -33,6 +33,7 @@ from typing import Any
 
 import jsonschema
 import referencing
+import referencing.jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
