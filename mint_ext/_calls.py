@@ -77,9 +77,17 @@ def _opt(value: Any) -> Any:
     return UNSET if value is None else value
 
 
-def _key(options: Mapping[str, Any]) -> str:
-    key = options.get("idempotency_key")
-    return new_idempotency_key() if key is None else check_idempotency_key(key)
+def _key(core: Core, key: object, call: str) -> str:
+    """The caller's key (checked), or a fresh one unless the client requires the caller's."""
+    if key is not None:
+        return check_idempotency_key(key)
+    if core.require_idempotency_key:
+        raise InvalidArgumentError(
+            f"{call} needs idempotency_key=... (this client was made with "
+            "require_idempotency_key=True); derive one from your job: "
+            "mint_ext.idempotency_key('job-name', job_id)"
+        )
+    return new_idempotency_key()
 
 
 def _check(options: Mapping[str, Any], allowed: frozenset[str], call: str) -> None:
@@ -114,7 +122,8 @@ def generate_world_call(core: Core, prompt: str, options: Mapping[str, Any]) -> 
         source_images=_images(options.get("source_images")),
         source_url=_opt(options.get("source_url")),
     )
-    kwargs = generate_world._get_kwargs(body=body, idempotency_key=_key(options))
+    key = _key(core, options.get("idempotency_key"), "worlds.generate")
+    kwargs = generate_world._get_kwargs(body=body, idempotency_key=key)
     return core.call(kwargs, Operation._build)
 
 
@@ -134,7 +143,8 @@ def generate_model_call(core: Core, prompt: str, options: Mapping[str, Any]) -> 
         image_url=_opt(options.get("image_url")),
         source_images=_images(options.get("source_images")),
     )
-    kwargs = generate_model._get_kwargs(body=body, idempotency_key=_key(options))
+    key = _key(core, options.get("idempotency_key"), "models.generate")
+    kwargs = generate_model._get_kwargs(body=body, idempotency_key=key)
     return core.call(kwargs, Operation._build)
 
 
@@ -145,7 +155,7 @@ def optimize_model_call(
     kwargs = optimize_model._get_kwargs(
         object_id(model, "model"),
         body=body,
-        idempotency_key=_key({"idempotency_key": idempotency_key}),
+        idempotency_key=_key(core, idempotency_key, "models.optimize"),
     )
     return core.call(kwargs, Operation._build)
 
@@ -165,7 +175,7 @@ def action_call(
     feedback: str | None = None,
 ) -> Flow[Operation]:
     op_id = object_id(operation)
-    key = _key({"idempotency_key": idempotency_key})
+    key = _key(core, idempotency_key, f"operations.{action}")
     if action == "revise":
         if not feedback:
             raise InvalidArgumentError("revise needs feedback: what to change in the preview")
@@ -304,7 +314,9 @@ def endpoint_call(
     names = endpoint_parameters(endpoint)
     arguments = dict(kwargs)
     if "idempotency_key" in names:
-        arguments["idempotency_key"] = _key(arguments)
+        arguments["idempotency_key"] = _key(
+            core, arguments.get("idempotency_key"), _endpoint_name(endpoint)
+        )
     try:
         inspect.signature(endpoint._get_kwargs).bind(*args, **arguments)
     except TypeError as exc:
@@ -360,7 +372,7 @@ def request_call(
         raise InvalidArgumentError(f"path may not contain '.', '..' segments or '#': {path!r}")
     extra = check_header_items(headers or {}, "headers", InvalidArgumentError)
     if verb == "POST" and not any(name.lower() == "idempotency-key" for name in extra):
-        extra["Idempotency-Key"] = new_idempotency_key()
+        extra["Idempotency-Key"] = _key(core, None, f"request({verb!r}, {path!r})")
     kwargs: dict[str, Any] = {"method": verb, "url": path, "headers": extra}
     if params:
         kwargs["params"] = dict(params)

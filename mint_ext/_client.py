@@ -95,6 +95,7 @@ def _core(
     retry: RetryPolicy | None,
     clock: Clock | None,
     headers: Mapping[str, str] | None,
+    require_idempotency_key: bool,
 ) -> Core:
     _check_timeout(timeout)
     policy = retry or RetryPolicy()
@@ -107,6 +108,7 @@ def _core(
         retry=policy,
         clock=clock or Clock(),
         headers=check_headers(headers),
+        require_idempotency_key=require_idempotency_key is True,
     )
 
 
@@ -162,6 +164,10 @@ class Mint(_ClientBase):
     after another, so it must not block for real (the real ``time.sleep`` is replaced there by
     non-blocking waits).
 
+    ``require_idempotency_key=True`` refuses every call that starts or advances paid work
+    (``generate``, ``optimize``, ``approve``, ``revise``, ``resume``, a POST through ``call`` or
+    ``request``) without the caller's own ``idempotency_key=``: for teams whose jobs can run twice.
+
     Safe to use after ``os.fork()``: a child gets its own connections (a client given its own
     ``http_client`` raises ``ConfigurationError`` there instead; make that one in the child).
 
@@ -186,9 +192,11 @@ class Mint(_ClientBase):
         default_headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Clock | None = None,
+        require_idempotency_key: bool = False,
     ) -> None:
         configure_from_environment()
-        core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers)
+        core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers,
+                     require_idempotency_key)  # fmt: skip
         pool = Pool(
             lambda: (
                 http_client
@@ -338,9 +346,11 @@ class AsyncMint(_ClientBase):
         default_headers: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Clock | None = None,
+        require_idempotency_key: bool = False,
     ) -> None:
         configure_from_environment()
-        core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers)
+        core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers,
+                     require_idempotency_key)  # fmt: skip
         pool = Pool(
             lambda: (
                 http_client

@@ -7,12 +7,13 @@ then parse the body with the generated model. ``Mint`` and ``AsyncMint`` only dr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -199,6 +200,8 @@ class Core:
     extra_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     extra_query: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
     extra_body: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    #: refuse calls that start or advance paid work without the caller's idempotency_key
+    require_idempotency_key: bool = False
 
     def build(self, kwargs: Mapping[str, Any]) -> httpx.Request:
         """The request for a generated endpoint's ``_get_kwargs`` (or the same shape), with the
@@ -239,11 +242,13 @@ class Core:
         self, kwargs: Mapping[str, Any], *, deadline: float | None = None
     ) -> Flow[httpx.Response]:
         """Build the request once (a retried POST keeps its Idempotency-Key) and send it through
-        the retry flow; return the successful response."""
+        the retry flow; return the successful response. Every error it raises carries the
+        request's key as ``idempotency_key`` (None for a request without one)."""
         request = self.build(kwargs)
-        return (yield from request_flow(
-            request, self.retry, self.clock, timeout=self.timeout, deadline=deadline
-        ))  # fmt: skip
+        with keyed(request):
+            return (yield from request_flow(
+                request, self.retry, self.clock, timeout=self.timeout, deadline=deadline
+            ))  # fmt: skip
 
     def call(
         self,
@@ -263,7 +268,8 @@ class Core:
         deadline: float | None = None,
     ) -> Flow[tuple[T, httpx.Response]]:
         response = yield from self.send(kwargs, deadline=deadline)
-        return parse_body(response, parse), response
+        with keyed(response.request):
+            return parse_body(response, parse), response
 
     def pages(
         self,
@@ -273,18 +279,19 @@ class Core:
     ) -> Flow[None]:
         """Emit pages, following ``nextCursor`` until the last page.
 
-        A server that loops is stopped with a ``MintError``: a cursor seen before, the same page
-        twice in a row, or more than ``MAX_EMPTY_PAGES`` empty pages in a row that promise more.
+        A server that loops is stopped with a ``MintError``: a cursor seen before, a page seen
+        before (anywhere in the listing, under any cursor), or more than ``MAX_EMPTY_PAGES``
+        empty pages in a row that promise more.
         """
         seen: set[str] = set()
         empty = 0
-        previous: tuple[object, ...] = ()
+        pages_seen: set[tuple[object, ...]] = set()
         while True:
             page = yield from self.call(kwargs_for(cursor), parse)
             ids = tuple(getattr(item, "id", None) for item in page.items)
-            if ids and ids == previous:  # the same page again under a new cursor
+            if ids and ids in pages_seen:  # a page again under a new cursor: the server loops
                 raise MintError("the API sent the same page twice under different cursors")
-            previous = ids
+            pages_seen.add(ids)
             yield Emit(page)
             if not page.has_more or not page.next_cursor:
                 return None
@@ -297,6 +304,19 @@ class Core:
                 )
             seen.add(page.next_cursor)
             cursor = page.next_cursor
+
+
+@contextlib.contextmanager
+def keyed(request: httpx.Request) -> Iterator[None]:
+    """Put ``request``'s Idempotency-Key on the MintError raised inside (for a task-level retry
+    that must reuse it: the server may have created the operation before the answer was lost)."""
+    try:
+        yield
+    except MintError as exc:
+        key = request.headers.get("idempotency-key")
+        if key is not None and exc.idempotency_key is None:
+            exc.idempotency_key = key
+        raise
 
 
 def parse_body(response: httpx.Response, parse: Callable[[Any], T]) -> T:

@@ -82,10 +82,16 @@ class MintError(Exception):
         ... except MintError as exc:
         ...     print("Mint error:", exc)
 
+    ``idempotency_key`` is the key of the request that failed, on every error of a call that
+    sent one (pass it back as ``idempotency_key=`` when you retry the call yourself: if the server
+    created the operation before the answer was lost, you get that operation, not a second one).
+
     Errors pickle (to pass them between processes) without their ``response``/``request``:
     those carry the request's ``Authorization`` header, so they arrive as None; every other
     attribute (status, problem fields, operation, report...) is kept.
     """
+
+    idempotency_key: str | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
         state = dict(self.__dict__)

@@ -47,7 +47,7 @@ from mint_ext import (
 from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
 
 from ._harness import Api, FakeTime, json_response
-from .test_client import OP, problem
+from .test_client import EXAMPLES, OP, problem
 
 # ------------------------------------------------------------------------ helpers
 
@@ -531,3 +531,74 @@ def test_no_foreign_exception_for_a_dead_connection(wired: Callable[..., tuple[A
     api, _ = wired(httpx.ReadError("reset"), max_retries=0)
     with pytest.raises(APIConnectionError):
         api("call", get_operation, "op_1")
+
+
+# ------------------------------------------------------------ idempotency by job (issue 15)
+
+
+def test_every_error_of_a_keyed_call_carries_its_key(
+    wired: Callable[..., tuple[Api, Wire]],
+) -> None:
+    api, _ = wired(httpx.ConnectError("refused"), max_retries=1)
+    with pytest.raises(APIConnectionError) as raised:
+        api("worlds.generate", prompt="p", idempotency_key="job-1")
+    assert raised.value.idempotency_key == "job-1"
+    with pytest.raises(APIConnectionError) as raised:
+        api("operations.approve", "op_1")
+    assert raised.value.idempotency_key and raised.value.idempotency_key.startswith("mint-ext-")
+    with pytest.raises(APIConnectionError) as raised:
+        api("operations.get", "op_1")
+    assert raised.value.idempotency_key is None  # a GET has no key
+    api2, _ = wired(json_response(202, {"not": "an operation"}))
+    with pytest.raises(ResponseValidationError) as bad:
+        api2("models.generate", prompt="p", idempotency_key="job-2")
+    assert bad.value.idempotency_key == "job-2"
+
+
+@pytest.mark.parametrize(
+    ("call", "args", "kwargs"),
+    [
+        ("worlds.generate", ("p",), {}),
+        ("models.generate", ("p",), {}),
+        ("models.optimize", ("model_1",), {}),
+        ("operations.approve", ("op_1",), {}),
+        ("operations.revise", ("op_1",), {"feedback": "warmer"}),
+        ("operations.resume", ("op_1",), {}),
+        ("call", (generate_world,), {"body": gen.GenerateWorldRequest(prompt="p")}),
+        ("request", ("POST", "/v1/worlds:generate"), {"json": {"prompt": "p"}}),
+    ],
+)
+def test_require_idempotency_key(
+    wired: Callable[..., tuple[Api, Wire]], call: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    api, wire = wired(json_response(202, OP), require_idempotency_key=True)
+    with pytest.raises(InvalidArgumentError, match="idempotency_key"):
+        api(call, *args, **kwargs)
+    assert wire.requests == []
+    if call == "request":
+        api(call, *args, headers={"Idempotency-Key": "job-3"}, **kwargs)
+    else:
+        api(call, *args, idempotency_key="job-3", **kwargs)
+    assert wire.last.headers["idempotency-key"] == "job-3"
+    api("operations.get", "op_1")  # reads need no key
+
+
+def test_the_same_job_key_gives_the_same_operation(on_fake: Api, fake: FakeMint) -> None:
+    key = idempotency_key("make_world", "job-77")
+    first = on_fake("worlds.generate", prompt="A greenhouse", idempotency_key=key)
+    again = on_fake("worlds.generate", prompt="A greenhouse", idempotency_key=key)
+    assert first.id == again.id and fake.operation_count() == 1
+
+
+def test_listings_stop_when_a_page_repeats_anywhere(
+    wired: Callable[..., tuple[Api, Wire]],
+) -> None:
+    world = EXAMPLES["World"]
+    a = json_response(200, {"data": [world], "pagination": {"hasMore": True, "nextCursor": "c1"}})
+    b = json_response(200, {"data": [dict(world, id="world_2")],
+                            "pagination": {"hasMore": True, "nextCursor": "c2"}})  # fmt: skip
+    a2 = json_response(200, {"data": [world], "pagination": {"hasMore": True, "nextCursor": "c3"}})
+    api, wire = wired(a, b, a2, b)
+    with pytest.raises(MintError, match="same page"):
+        api.each("worlds.list")
+    assert len(wire.requests) == 3
