@@ -74,7 +74,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on mint_ext, the generated package and the typing checks of tests/typecheck."""
-    session.install("mypy>=1.11", ".[test]")
+    session.install("mypy>=1.11", "types-PyYAML", "types-jsonschema", ".[test]")
     session.run("mypy", "--strict", "-p", "mint_ext")
     session.run("mypy", "--strict", "generated/mint_client")
     session.run("mypy", "--strict", "tests/typecheck")

@@ -163,8 +163,9 @@ def optimize_model_call(
 def get_operation_call(
     core: Core, operation: object, *, deadline: float | None = None
 ) -> Flow[Operation]:
-    return core.call(get_operation._get_kwargs(object_id(operation)), Operation._build,
-                     deadline=deadline)  # fmt: skip
+    op_id = object_id(operation)
+    return core.call(get_operation._get_kwargs(op_id), Operation._build, deadline=deadline,
+                     expect_id=op_id)  # fmt: skip
 
 
 def action_call(
@@ -190,11 +191,13 @@ def action_call(
 
 
 def get_world_call(core: Core, world: object) -> Flow[World]:
-    return core.call(get_world._get_kwargs(object_id(world, "world")), World._build)
+    world_id = object_id(world, "world")
+    return core.call(get_world._get_kwargs(world_id), World._build, expect_id=world_id)
 
 
 def get_model_call(core: Core, model: object) -> Flow[Model]:
-    return core.call(get_model._get_kwargs(object_id(model, "model")), Model._build)
+    model_id = object_id(model, "model")
+    return core.call(get_model._get_kwargs(model_id), Model._build, expect_id=model_id)
 
 
 def _page_parser(item: Callable[[Any], T]) -> Callable[[Any], Page[T]]:
@@ -327,15 +330,23 @@ def endpoint_call(
         raise InvalidArgumentError(
             f"{_endpoint_name(endpoint)}: {type(exc).__name__}: {exc}"
         ) from None
+    # A read names the object it reads: the answer must be about that one.
+    expect = None
+    if request_kwargs.get("method", "").lower() == "get":
+        bound = inspect.signature(endpoint._get_kwargs).bind(*args, **arguments).arguments
+        ids = [v for k, v in bound.items() if k.endswith("_id") and isinstance(v, str)]
+        expect = ids[0] if len(ids) == 1 else None
     response = yield from core.send(request_kwargs)
-    return parse_generated(endpoint, response)
+    return parse_generated(endpoint, response, expect_id=expect)
 
 
 def _endpoint_name(endpoint: object) -> str:
     return str(getattr(endpoint, "__name__", type(endpoint).__name__)).rsplit(".", 1)[-1]
 
 
-def parse_generated(endpoint: Endpoint[T], response: httpx.Response) -> T:
+def parse_generated(
+    endpoint: Endpoint[T], response: httpx.Response, *, expect_id: str | None = None
+) -> T:
     """The generated parser's model for a success response, or ``ResponseValidationError``."""
 
     def parse(_: Any) -> T:
@@ -344,7 +355,7 @@ def parse_generated(endpoint: Endpoint[T], response: httpx.Response) -> T:
             raise TypeError(f"{response.status_code} is not a success status of this endpoint")
         return parsed
 
-    return parse_body(response, parse)
+    return parse_body(response, parse, expect_id=expect_id)
 
 
 _METHOD = re.compile(r"[A-Z]+")

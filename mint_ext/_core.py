@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 
+from . import _acceptance
 from ._errors import ConfigurationError, MintError, ResponseValidationError
 from ._flow import Emit, Flow
 from ._models import Page
@@ -205,8 +206,16 @@ class Core:
 
     def build(self, kwargs: Mapping[str, Any]) -> httpx.Request:
         """The request for a generated endpoint's ``_get_kwargs`` (or the same shape), with the
-        SDK's headers, the caller's default and extra headers, extra query and extra body."""
+        SDK's headers, the caller's default and extra headers, extra query and extra body.
+
+        The body is checked against the route's request schema first (the spec's lengths,
+        counts, URL formats and exclusions): a body the API would refuse is never sent.
+        """
         body = kwargs.get("json")
+        if body is not None:
+            problem = _acceptance.request_problem(kwargs["method"], kwargs["url"], body)
+            if problem is not None:
+                raise InvalidArgumentError(f"the request body is invalid: {problem}")
         if self.extra_body is not None:
             if kwargs["method"].upper() != "POST":
                 raise InvalidArgumentError(
@@ -256,8 +265,11 @@ class Core:
         parse: Callable[[Any], T],
         *,
         deadline: float | None = None,
+        expect_id: str | None = None,
     ) -> Flow[T]:
-        result, _ = yield from self.call_with_response(kwargs, parse, deadline=deadline)
+        result, _ = yield from self.call_with_response(
+            kwargs, parse, deadline=deadline, expect_id=expect_id
+        )
         return result
 
     def call_with_response(
@@ -266,10 +278,11 @@ class Core:
         parse: Callable[[Any], T],
         *,
         deadline: float | None = None,
+        expect_id: str | None = None,
     ) -> Flow[tuple[T, httpx.Response]]:
         response = yield from self.send(kwargs, deadline=deadline)
         with keyed(response.request):
-            return parse_body(response, parse), response
+            return parse_body(response, parse, expect_id=expect_id), response
 
     def pages(
         self,
@@ -319,25 +332,55 @@ def keyed(request: httpx.Request) -> Iterator[None]:
         raise
 
 
-def parse_body(response: httpx.Response, parse: Callable[[Any], T]) -> T:
-    """Decode JSON and parse it; anything unexpected becomes ``ResponseValidationError``."""
+BODY_KEPT = 64 * 1024
+"""How much of a rejected body a ``ResponseValidationError`` keeps in ``body``."""
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def parse_body(
+    response: httpx.Response, parse: Callable[[Any], T], *, expect_id: str | None = None
+) -> T:
+    """The one acceptance rule for a success body (see ``_acceptance``), then ``parse``.
+
+    Anything else is ``ResponseValidationError`` with the reason and the (truncated) raw body:
+    a status the route does not document, a media type that is not JSON, a body that is not
+    JSON or holds NaN/Infinity, nests too deep, breaks the route's schema, does not parse, or
+    (``expect_id``) is another object than the one asked for.
+    """
     body = response.content
+
+    def reject(reason: str, cause: BaseException | None = None) -> ResponseValidationError:
+        request = response.request
+        error = ResponseValidationError(
+            f"{request.method} {request.url.path} -> {response.status_code}: {reason}",
+            response=response,
+            body=body[:BODY_KEPT],
+        )
+        error.__cause__ = cause
+        return error
+
+    if not 200 <= response.status_code < 300:
+        raise reject(f"status {response.status_code} is not a success")
+    media = _acceptance.media_type_problem(response)
+    if media is not None:
+        raise reject(f"{media} ({len(body)} bytes)")
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
-        ctype = response.headers.get("content-type", "?")
-        raise ResponseValidationError(
-            f"{response.request.method} {response.request.url.path} -> {response.status_code}: "
-            f"body is not JSON ({ctype}, {len(body)} bytes): {exc}",
-            response=response,
-            body=body,
-        ) from None
+        if isinstance(exc, RecursionError):
+            raise reject(f"the JSON nests deeper than {_acceptance.MAX_DEPTH} levels") from None
+        raise reject(f"body is not JSON ({len(body)} bytes): {exc}") from None
+    problem = _acceptance.response_problem(response, data)
+    if problem is not None:
+        raise reject(f"body does not match the spec: {problem}")
     try:
-        return parse(data)
+        result = parse(data)
     except Exception as exc:  # the generated parsers raise KeyError/ValueError/TypeError/...
-        raise ResponseValidationError(
-            f"{response.request.method} {response.request.url.path} -> {response.status_code}: "
-            f"body does not match the spec: {type(exc).__name__}: {exc}",
-            response=response,
-            body=body,
-        ) from exc
+        raise reject(f"body does not match the spec: {type(exc).__name__}: {exc}", exc) from exc
+    if expect_id is not None and getattr(result, "id", None) != expect_id:
+        got = getattr(result, "id", None)
+        raise reject(f"asked for {expect_id!r}, the answer is about {got!r}")
+    return result

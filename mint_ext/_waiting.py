@@ -199,7 +199,10 @@ def _get(
     core: Core, operation_id: str, deadline: float | None
 ) -> Flow[tuple[Operation, httpx.Response]]:
     return core.call_with_response(
-        get_operation._get_kwargs(operation_id), Operation._build, deadline=deadline
+        get_operation._get_kwargs(operation_id),
+        Operation._build,
+        deadline=deadline,
+        expect_id=operation_id,
     )
 
 

@@ -49,6 +49,8 @@ from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
 from ._harness import Api, FakeTime, json_response
 from .test_client import EXAMPLES, OP, problem
 
+OP_ID = OP["id"]
+
 # ------------------------------------------------------------------------ helpers
 
 
@@ -56,7 +58,7 @@ class Wire:
     """A MockTransport handler that records requests and answers from a list (then the last)."""
 
     def __init__(self, *answers: httpx.Response | Exception) -> None:
-        self.answers = list(answers) or [json_response(200, OP)]
+        self.answers: list[httpx.Response | Exception | None] = list(answers) or [None]
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -65,6 +67,8 @@ class Wire:
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
+        if answer is None:  # the default: the spec's operation, 202 to a POST, 200 to a read
+            return json_response(202 if request.method == "POST" else 200, OP)
         return answer
 
     @property
@@ -121,24 +125,24 @@ def test_each_request_option_reaches_the_wire(wired: Callable[..., tuple[Api, Wi
 def test_max_retries_per_call(wired: Callable[..., tuple[Api, Wire]]) -> None:
     api, wire = wired(json_response(503, problem(503)), max_retries=5)
     with pytest.raises(InternalServerError):
-        api("operations.get", "op_1", max_retries=1)
+        api("operations.get", OP_ID, max_retries=1)
     assert len(wire.requests) == 2
     with pytest.raises(InternalServerError):
-        api("operations.get", "op_1", max_retries=0)
+        api("operations.get", OP_ID, max_retries=0)
     assert len(wire.requests) == 3
     with pytest.raises(InternalServerError):
-        api("operations.get", "op_1")  # the client's own setting again
+        api("operations.get", OP_ID)  # the client's own setting again
     assert len(wire.requests) == 3 + 6
 
 
 def test_request_options_on_reads_and_waits(wired: Callable[..., tuple[Api, Wire]]) -> None:
     done = dict(OP, status="succeeded")
     api, wire = wired(json_response(200, done))
-    api("operations.wait", "op_1", request_timeout=3.0, extra_headers={"X-A": "1"},
+    api("operations.wait", OP_ID, request_timeout=3.0, extra_headers={"X-A": "1"},
         extra_query={"q": "v"})  # fmt: skip
     assert wire.last.headers["x-a"] == "1" and wire.last.url.params["q"] == "v"
     assert wire.last.extensions["timeout"]["read"] == 3.0
-    api("operations.wait", "op_1", timeout=1.0, request_timeout=30.0)  # capped by the deadline
+    api("operations.wait", OP_ID, timeout=1.0, request_timeout=30.0)  # capped by the deadline
     assert wire.last.extensions["timeout"]["read"] <= 1.0
 
 
@@ -162,7 +166,7 @@ def test_bad_request_options_are_refused_before_any_request(
     wired: Callable[..., tuple[Api, Wire]], call: str, kwargs: dict[str, Any]
 ) -> None:
     api, wire = wired()
-    args = () if call == "worlds.generate" else ("op_1",)
+    args = () if call == "worlds.generate" else (OP_ID,)
     with pytest.raises(InvalidArgumentError):
         api(call, *args, **kwargs)
     assert wire.requests == []
@@ -193,16 +197,16 @@ def test_with_options_shares_the_pool_and_leaves_the_original_alone(
     assert copy.operations._r.core.timeout == 3.0 and original._runner.core.timeout == 30.0
     api.client = copy
     with pytest.raises(InternalServerError):
-        api("operations.get", "op_1")
+        api("operations.get", OP_ID)
     assert len(wire.requests) == 3 and wire.last.headers["x-team"] == "a"
     api.client = original
     with pytest.raises(InternalServerError):
-        api("operations.get", "op_1")
+        api("operations.get", OP_ID)
     assert len(wire.requests) == 4 and "x-team" not in wire.last.headers
     # closing the copy leaves the pool open for the original
     api.run(copy.close() if api.mode == "sync" else copy.aclose())
     wire.answers = [json_response(200, OP)]
-    assert api("operations.get", "op_1").id == OP["id"]
+    assert api("operations.get", OP_ID).id == OP["id"]
 
 
 @pytest.mark.parametrize(
@@ -228,20 +232,20 @@ def test_with_options_refuses_bad_settings(
 
 def test_raw_response_of_a_success(wired: Callable[..., tuple[Api, Wire]]) -> None:
     api, _ = wired(json_response(200, OP, **{"x-request-id": "req_42"}))
-    raw = api("with_raw_response.operations.get", "op_1")
+    raw = api("with_raw_response.operations.get", OP_ID)
     assert isinstance(raw, RawResponse)
     assert raw.status_code == 200 and raw.request_id == "req_42"
     assert raw.headers["content-type"] == "application/json"
     assert isinstance(raw.http_response, httpx.Response)
-    plain = api("operations.get", "op_1")
+    plain = api("operations.get", OP_ID)
     assert raw.parse() == plain and isinstance(raw.parse(), Operation)
 
 
 def test_raw_response_of_a_call_and_a_request(wired: Callable[..., tuple[Api, Wire]]) -> None:
     api, _ = wired(json_response(200, OP))
-    raw = api("with_raw_response.call", get_operation, operation_id="op_1")
+    raw = api("with_raw_response.call", get_operation, operation_id=OP_ID)
     assert isinstance(raw.parse(), gen.Operation) and raw.status_code == 200
-    raw = api("with_raw_response.request", "GET", "/v1/operations/op_1")
+    raw = api("with_raw_response.request", "GET", f"/v1/operations/{OP_ID}")
     assert raw.parse()["id"] == OP["id"]
 
 
@@ -260,7 +264,7 @@ def test_raw_response_of_an_error_raises_the_same_typed_error(
 ) -> None:
     api, _ = wired(json_response(status, problem(status)), max_retries=0)
     with pytest.raises(error) as raised:
-        api("with_raw_response.operations.get", "op_1")
+        api("with_raw_response.operations.get", OP_ID)
     assert raised.value.response.status_code == status  # type: ignore[attr-defined]
 
 
@@ -371,7 +375,7 @@ def test_call_errors_are_the_sdk_errors(on_fake: Api) -> None:
     with pytest.raises(InvalidArgumentError):
         on_fake("call", get_operation)  # a missing argument
     with pytest.raises(InvalidArgumentError):
-        on_fake("call", get_operation, "op_1", colour="red")  # an unknown one
+        on_fake("call", get_operation, OP_ID, colour="red")  # an unknown one
     with pytest.raises(InvalidArgumentError):
         on_fake("call", json)  # not an endpoint
 
@@ -426,7 +430,7 @@ def test_on_retry_hears_each_transient_failure(wired: Callable[..., tuple[Api, W
         json_response(200, dict(OP, status="succeeded")),
         max_retries=0,
     )
-    op = api("operations.wait", "op_1", on_retry=lambda e, d: heard.append((type(e).__name__, d)))
+    op = api("operations.wait", OP_ID, on_retry=lambda e, d: heard.append((type(e).__name__, d)))
     assert op.is_succeeded
     assert [name for name, _ in heard] == ["InternalServerError", "APIConnectionError"]
     assert heard[0][1] == 2.0  # the server's Retry-After
@@ -452,10 +456,12 @@ def test_idempotency_key_helper() -> None:
 
 
 _LOG_SCRIPT = """
+import json, sys
 import httpx
 from mint_ext import Mint
+ME = json.loads(sys.argv[1])
 def handler(request):
-    return httpx.Response(200, json={"owner": {"userId": "u"}}, headers={"x-request-id": "req_9"})
+    return httpx.Response(200, json=ME, headers={"x-request-id": "req_9"})
 with Mint(api_key="sk-SECRET-123", base_url="http://mint.test",
           transport=httpx.MockTransport(handler)) as mint:
     mint.request("GET", "/v1/me", params={"sig": "SIGNATURE"})
@@ -468,7 +474,8 @@ def test_logging_switch(level: str | None) -> None:
     env = {k: v for k, v in os.environ.items() if k != "MINT_LOG"}
     if level:
         env["MINT_LOG"] = level
-    done = subprocess.run([sys.executable, "-c", _LOG_SCRIPT], env=env, capture_output=True,
+    me = json.dumps(EXAMPLES["Me"])
+    done = subprocess.run([sys.executable, "-c", _LOG_SCRIPT, me], env=env, capture_output=True,
                           text=True, timeout=60, check=True)  # fmt: skip
     if level is None:
         assert done.stderr == ""  # nothing without the switch
@@ -520,7 +527,7 @@ def test_a_callers_own_http_client_is_refused_after_fork() -> None:
     with httpx.Client() as http, Mint(api_key="k", http_client=http) as client:
         ctx = multiprocessing.get_context("fork")
         queue = ctx.Queue()
-        child = ctx.Process(target=_child, args=(client, "op_1", queue))
+        child = ctx.Process(target=_child, args=(client, OP_ID, queue))
         child.start()
         _, outcome = queue.get(timeout=60)
         child.join(timeout=60)
@@ -530,7 +537,7 @@ def test_a_callers_own_http_client_is_refused_after_fork() -> None:
 def test_no_foreign_exception_for_a_dead_connection(wired: Callable[..., tuple[Api, Wire]]) -> None:
     api, _ = wired(httpx.ReadError("reset"), max_retries=0)
     with pytest.raises(APIConnectionError):
-        api("call", get_operation, "op_1")
+        api("call", get_operation, OP_ID)
 
 
 # ------------------------------------------------------------ idempotency by job (issue 15)
@@ -544,10 +551,10 @@ def test_every_error_of_a_keyed_call_carries_its_key(
         api("worlds.generate", prompt="p", idempotency_key="job-1")
     assert raised.value.idempotency_key == "job-1"
     with pytest.raises(APIConnectionError) as raised:
-        api("operations.approve", "op_1")
+        api("operations.approve", OP_ID)
     assert raised.value.idempotency_key and raised.value.idempotency_key.startswith("mint-ext-")
     with pytest.raises(APIConnectionError) as raised:
-        api("operations.get", "op_1")
+        api("operations.get", OP_ID)
     assert raised.value.idempotency_key is None  # a GET has no key
     api2, _ = wired(json_response(202, {"not": "an operation"}))
     with pytest.raises(ResponseValidationError) as bad:
@@ -561,9 +568,9 @@ def test_every_error_of_a_keyed_call_carries_its_key(
         ("worlds.generate", ("p",), {}),
         ("models.generate", ("p",), {}),
         ("models.optimize", ("model_1",), {}),
-        ("operations.approve", ("op_1",), {}),
-        ("operations.revise", ("op_1",), {"feedback": "warmer"}),
-        ("operations.resume", ("op_1",), {}),
+        ("operations.approve", (OP_ID,), {}),
+        ("operations.revise", (OP_ID,), {"feedback": "warmer"}),
+        ("operations.resume", (OP_ID,), {}),
         ("call", (generate_world,), {"body": gen.GenerateWorldRequest(prompt="p")}),
         ("request", ("POST", "/v1/worlds:generate"), {"json": {"prompt": "p"}}),
     ],
@@ -571,7 +578,7 @@ def test_every_error_of_a_keyed_call_carries_its_key(
 def test_require_idempotency_key(
     wired: Callable[..., tuple[Api, Wire]], call: str, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
-    api, wire = wired(json_response(202, OP), require_idempotency_key=True)
+    api, wire = wired(require_idempotency_key=True)
     with pytest.raises(InvalidArgumentError, match="idempotency_key"):
         api(call, *args, **kwargs)
     assert wire.requests == []
@@ -580,7 +587,7 @@ def test_require_idempotency_key(
     else:
         api(call, *args, idempotency_key="job-3", **kwargs)
     assert wire.last.headers["idempotency-key"] == "job-3"
-    api("operations.get", "op_1")  # reads need no key
+    api("operations.get", OP_ID)  # reads need no key
 
 
 def test_the_same_job_key_gives_the_same_operation(on_fake: Api, fake: FakeMint) -> None:

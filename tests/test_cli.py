@@ -333,13 +333,17 @@ def test_item6_no_key_is_said_in_cli_words(server: FakeServer) -> None:
     assert json.loads(as_json.stdout)["error"]["exitCode"] == EXIT_USAGE
 
 
-def test_item7_field_errors_of_a_422_are_printed(server: FakeServer) -> None:
+def test_item7_invalid_input_names_the_field(server: FakeServer) -> None:
+    # The spec's constraints are checked before anything is sent (issue 14): a usage error that
+    # names the field, not a 422 after a round trip.
+    before = server.fake.operation_count()
     result = mint(server, "worlds", "generate", "")
-    assert result.exit_code == EXIT_API
-    assert "422" in result.stderr and "prompt: " in result.stderr, result.stderr
+    assert result.exit_code == EXIT_USAGE
+    assert "prompt" in result.stderr and "non-empty" in result.stderr, result.stderr
     as_json = mint(server, "worlds", "generate", "", "--json")
     err = json.loads(as_json.stdout)["error"]
-    assert err["status"] == 422 and err["errors"] and err["errors"][0]["path"]
+    assert err["type"] == "InvalidArgumentError" and "prompt" in err["message"]
+    assert server.fake.operation_count() == before
 
 
 def test_item8_failed_polls_are_shown_as_they_happen(server: FakeServer) -> None:

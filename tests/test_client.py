@@ -113,12 +113,13 @@ def test_every_resource_call_sends_the_right_request(make_api: Callable[..., Api
             return json_response(200, EXAMPLES["Me"])
         if path == "/v1/usage":
             return json_response(200, EXAMPLES["Usage"])
+        ident = path.rsplit("/", 1)[-1]  # a read answers about the object it names
         if path.startswith("/v1/operations/"):
-            return json_response(200, op_json())
+            return json_response(200, op_json(id=ident))
         if path.startswith("/v1/worlds/"):
-            return json_response(200, world)
+            return json_response(200, dict(world, id=ident))
         if path.startswith("/v1/models/"):
-            return json_response(200, model)
+            return json_response(200, dict(model, id=ident))
         if path == "/v1/worlds":
             return json_response(
                 200, {"data": [world], "pagination": {"nextCursor": None, "hasMore": False}}
@@ -146,8 +147,8 @@ def test_every_resource_call_sends_the_right_request(make_api: Callable[..., Api
     api("operations.approve", op)
     api("operations.revise", "op_1", feedback="warmer")
     api("operations.resume", "op_1")
-    assert api("worlds.get", "world_1").id == world["id"]
-    assert api("models.get", "model_1").id == model["id"]
+    assert api("worlds.get", "world_1").id == "world_1"
+    assert api("models.get", "model_1").id == "model_1"
     assert [w.id for w in api.each("worlds.list")] == [world["id"]]
     assert [m.id for m in api.each("models.list", limit=5)] == [model["id"]]
     me = api("account.me")
@@ -261,7 +262,7 @@ def test_each_error_status_maps_to_its_class(
     )
     api = make_api(Recorder(json_response(status, body, **{"X-Request-Id": "req_42"})))
     with pytest.raises(cls) as info:
-        api("operations.get", "op_1")
+        api("operations.get", OP["id"])
     err = info.value
     assert type(err) is cls
     assert err.status_code == status
@@ -287,7 +288,7 @@ def test_5xx_including_520_is_internal_server_error_after_retries(
     )
     api = make_api(rec, max_retries=3)
     with pytest.raises(InternalServerError) as info:
-        api("operations.get", "op_1")
+        api("operations.get", OP["id"])
     assert info.value.status_code == status and info.value.type is None
     assert len(rec.requests) == 4  # 1 + 3 retries
 
@@ -308,14 +309,14 @@ def test_html_or_malformed_body_on_success_is_response_validation_error(
     )
     for _ in range(4):
         with pytest.raises(ResponseValidationError) as info:
-            api("operations.get", "op_1")
+            api("operations.get", OP["id"])
         assert info.value.response.status_code == 200
         assert info.value.body == info.value.response.content
 
 
 def test_unknown_status_and_extra_fields_parse(make_api: Callable[..., Api]) -> None:
     api = make_api(Recorder(json_response(200, op_json(status="paused", shinyNewField=[1]))))
-    op = api("operations.get", "op_1")
+    op = api("operations.get", OP["id"])
     assert op.status == "paused"
     assert op.is_active and not op.is_terminal and not op.needs_action
     assert op.to_dict()["shinyNewField"] == [1]
@@ -327,8 +328,10 @@ def test_world_assets_and_model_assets(make_api: Callable[..., Api]) -> None:
         resource={"type": "model", "id": "model_1"},
         assets=EXAMPLES["ModelAssets"] | {"fbxUrl": "https://cdn.mint.gg/x.fbx"},
     )
+    # A preview's world assets: only the image yet (spzUrls is required by the spec, null here).
     preview_only = op_json(
-        status="preview_ready", assets={"previewImageUrl": "https://cdn.mint.gg/p.png"}
+        status="preview_ready",
+        assets={"previewImageUrl": "https://cdn.mint.gg/p.png", "spzUrls": None},
     )
     api = make_api(
         Recorder(
@@ -337,15 +340,15 @@ def test_world_assets_and_model_assets(make_api: Callable[..., Api]) -> None:
             json_response(200, preview_only),
         )
     )
-    world = api("operations.get", "op_1")
+    world = api("operations.get", OP["id"])
     assert isinstance(world.assets, WorldAssets)
     assert set(world.assets.spz_urls) == {"100k", "500k", "full_res"}
-    model = api("operations.get", "op_1")
+    model = api("operations.get", OP["id"])
     assert isinstance(model.assets, mint_ext.ModelAssets)
     assert model.assets.glb_url and model.assets.other_urls == {
         "fbxUrl": "https://cdn.mint.gg/x.fbx"
     }
-    preview = api("operations.get", "op_1")  # neither generated variant parses: decided by type
+    preview = api("operations.get", OP["id"])  # neither generated variant parses: decided by type
     assert isinstance(preview.assets, WorldAssets)
     assert preview.assets.preview_image_url == "https://cdn.mint.gg/p.png"
 
@@ -362,7 +365,7 @@ def test_retry_after_seconds_and_http_date_are_honoured(make_api: Callable[..., 
         json_response(200, op_json()),
     )
     api = make_api(rec, time=time, max_retries=2)
-    assert api("operations.get", "op_1").id == OP["id"]
+    assert api("operations.get", OP["id"]).id == OP["id"]
     assert time.sleeps == [3.0, 7.0]
 
 
@@ -372,7 +375,7 @@ def test_retry_after_is_clamped(make_api: Callable[..., Api]) -> None:
         json_response(503, problem(503), **{"Retry-After": "86400"}), json_response(200, op_json())
     )
     api = make_api(rec, time=time, retry=RetryPolicy(max_retries=1, max_retry_after=20.0))
-    api("operations.get", "op_1")
+    api("operations.get", OP["id"])
     assert time.sleeps == [20.0]
 
 
@@ -390,7 +393,7 @@ def test_backoff_is_exponential_with_full_jitter(make_api: Callable[..., Api]) -
         rng=lambda: 1.0,
         retry=RetryPolicy(max_retries=3, initial_delay=0.5, max_delay=1.5),
     )
-    api("operations.get", "op_1")
+    api("operations.get", OP["id"])
     assert time.sleeps == [0.5, 1.0, 1.5]
     time2 = FakeTime()
     api2 = make_api(
@@ -398,7 +401,7 @@ def test_backoff_is_exponential_with_full_jitter(make_api: Callable[..., Api]) -
         time=time2,
         rng=lambda: 0.25,
     )
-    api2("operations.get", "op_1")
+    api2("operations.get", OP["id"])
     assert time2.sleeps == [0.125]
 
 
@@ -409,7 +412,7 @@ def test_rate_limit_error_carries_retry_after_when_retries_run_out(
         Recorder(json_response(429, problem(429), **{"Retry-After": "12"})), max_retries=0
     )
     with pytest.raises(RateLimitError) as info:
-        api("operations.get", "op_1")
+        api("operations.get", OP["id"])
     assert info.value.retry_after == 12.0
 
 
@@ -424,11 +427,11 @@ def test_non_transient_errors_are_not_retried(make_api: Callable[..., Api]) -> N
 def test_connection_errors_and_timeouts_are_typed(make_api: Callable[..., Api]) -> None:
     api = make_api(Recorder(httpx.ConnectError("refused")), max_retries=1)
     with pytest.raises(APIConnectionError) as info:
-        api("operations.get", "op_1")
+        api("operations.get", OP["id"])
     assert not isinstance(info.value, APITimeoutError)
     api2 = make_api(Recorder(httpx.ReadTimeout("slow")), max_retries=0)
     with pytest.raises(APITimeoutError):
-        api2("operations.get", "op_1")
+        api2("operations.get", OP["id"])
     api3 = make_api(Recorder(httpx.RemoteProtocolError("peer closed")), max_retries=0)
     with pytest.raises(APIConnectionError):
         api3("operations.get", "op_1")

@@ -19,6 +19,7 @@ from mint_ext import (
     ConflictError,
     IdempotencyConflictError,
     InternalServerError,
+    InvalidArgumentError,
     NotFoundError,
     OperationCanceledError,
     OperationFailedError,
@@ -145,9 +146,11 @@ def test_errors_from_the_server_are_typed(env: Callable[..., Env]) -> None:
     with pytest.raises(NotFoundError) as nf:
         e.api("operations.get", "op_DOESNOTEXIST")
     assert nf.value.request_id
-    with pytest.raises(UnprocessableEntityError) as bad:
-        e.api("worlds.generate", prompt="x" * 4001)
-    assert bad.value.errors
+    with pytest.raises(InvalidArgumentError, match="prompt"):
+        e.api("worlds.generate", prompt="x" * 4001)  # the spec's maxLength, checked locally
+    with pytest.raises(UnprocessableEntityError) as bad:  # the server's own check, bypassing ours
+        e.api("worlds.generate", prompt="x", extra_body={"prompt": "x" * 4001})
+    assert bad.value.errors and "prompt" in str(bad.value)
     op = e.api("worlds.generate", prompt="x")
     with pytest.raises(ConflictError):
         e.api("operations.approve", op)  # not preview-ready
