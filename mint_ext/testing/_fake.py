@@ -50,8 +50,6 @@ _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 Stage = Literal["none", "preview", "final", "partial"]
 
 
-
-
 @dataclass(frozen=True)
 class RequestRecord:
     """One entry of :attr:`FakeMint.requests`."""
