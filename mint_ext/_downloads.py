@@ -74,6 +74,7 @@ from ._flow import Flow, Send, Sleep
 from ._models import Model, ModelAssets, Operation, World, WorldAssets
 from ._options import RequestOptions
 from ._retry import Clock, RetryPolicy, is_seconds, to_error
+from ._urls import url_problem
 from ._runner import AsyncRunner, SyncRunner
 
 __all__ = [
@@ -302,7 +303,7 @@ class Job:
 
 def _request(method: str, url: str, headers: dict[str, str] | None = None) -> httpx.Request:
     """The asset request; ``AssetVerificationError`` for a URL no transport could fetch."""
-    problem = dc.url_problem(url)
+    problem = url_problem(url)
     if problem is not None:
         clean = dc.url_without_query(url)
         raise AssetVerificationError(f"{clean}: cannot be fetched: {problem}", url=clean)
