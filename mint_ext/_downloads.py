@@ -74,8 +74,8 @@ from ._flow import Flow, Send, Sleep
 from ._models import Model, ModelAssets, Operation, World, WorldAssets
 from ._options import RequestOptions
 from ._retry import Clock, RetryPolicy, is_seconds, to_error
-from ._urls import url_problem
 from ._runner import AsyncRunner, SyncRunner
+from ._urls import url_problem
 
 __all__ = [
     "AssetReport",
