@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mint_ext import AssetVerificationError, DownloadError, MintError
-from mint_ext._download_core import url_problem, url_without_query
+from mint_ext._download_core import url_without_query
+from mint_ext._urls import url_problem
 
 from ._loopback_cdn import LoopbackCdn, download
 
