@@ -28,7 +28,14 @@ from ._errors import MintError
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-__all__ = ["MAX_DEPTH", "media_type_problem", "request_problem", "response_problem", "spec"]
+__all__ = [
+    "MAX_DEPTH",
+    "media_type_problem",
+    "too_deep",
+    "request_problem",
+    "response_problem",
+    "spec",
+]
 
 MAX_DEPTH = 64
 """Deepest nesting of JSON arrays/objects accepted in a response (the API's bodies nest ~6)."""
@@ -137,14 +144,14 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def _too_deep(data: object) -> bool:
+def too_deep(data: object) -> bool:
     stack: list[tuple[object, int]] = [(data, 0)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict | list):
+        if isinstance(value, Mapping | list | tuple):
             if depth >= MAX_DEPTH:
                 return True
-            items: Iterator[object] = iter(value.values() if isinstance(value, dict) else value)
+            items: Iterator[object] = iter(value.values() if isinstance(value, Mapping) else value)
             stack.extend((item, depth + 1) for item in items)
     return False
 
@@ -158,7 +165,7 @@ def media_type_problem(response: httpx.Response) -> str | None:
 
 def response_problem(response: httpx.Response, data: object) -> str | None:
     """Why a decoded success body is not what the spec allows for its route, or None."""
-    if _too_deep(data):
+    if too_deep(data):
         return f"the JSON nests deeper than {MAX_DEPTH} levels"
     request = response.request
     found = _route(request.method, request.url.path)

@@ -234,6 +234,15 @@ def check_limit(limit: object) -> int | Unset:
     return limit
 
 
+def check_cursor(cursor: object) -> str | Unset:
+    """A cursor the API gave (``page.next_cursor``): non-empty text, or None for the first page."""
+    if cursor is None:
+        return UNSET
+    if not isinstance(cursor, str) or not cursor:
+        raise InvalidArgumentError(f"cursor must be a page's next_cursor (text), got {cursor!r}")
+    return cursor
+
+
 def list_worlds_pages(core: Core, limit: int | None, cursor: str | None) -> Flow[None]:
     lim = check_limit(limit)
     return core.pages(
@@ -253,12 +262,12 @@ def list_models_pages(core: Core, limit: int | None, cursor: str | None) -> Flow
 
 
 def list_worlds_page(core: Core, limit: int | None, cursor: str | None) -> Flow[Page[World]]:
-    kwargs = list_worlds._get_kwargs(limit=check_limit(limit), cursor=_opt(cursor))
+    kwargs = list_worlds._get_kwargs(limit=check_limit(limit), cursor=check_cursor(cursor))
     return core.call(kwargs, _page_parser(World._build))
 
 
 def list_models_page(core: Core, limit: int | None, cursor: str | None) -> Flow[Page[Model]]:
-    kwargs = list_models._get_kwargs(limit=check_limit(limit), cursor=_opt(cursor))
+    kwargs = list_models._get_kwargs(limit=check_limit(limit), cursor=check_cursor(cursor))
     return core.call(kwargs, _page_parser(Model._build))
 
 

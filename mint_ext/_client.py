@@ -21,6 +21,7 @@ import httpx
 from . import _calls as calls
 from ._calls import Endpoint
 from ._core import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     Core,
     check_headers,
@@ -96,8 +97,21 @@ def _core(
     clock: Clock | None,
     headers: Mapping[str, str] | None,
     require_idempotency_key: bool,
+    max_response_bytes: int,
 ) -> Core:
     _check_timeout(timeout)
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(f"retry must be a RetryPolicy, got {retry!r}")
+    if clock is not None and not isinstance(clock, Clock):
+        raise ConfigurationError(f"clock must be a mint_ext.Clock, got {clock!r}")
+    if (
+        isinstance(max_response_bytes, bool)
+        or not isinstance(max_response_bytes, int)
+        or max_response_bytes < 1
+    ):
+        raise ConfigurationError(
+            f"max_response_bytes must be a positive int, got {max_response_bytes!r}"
+        )
     policy = retry or RetryPolicy()
     if max_retries is not None:
         policy = with_max_retries(policy, max_retries, ConfigurationError)
@@ -109,6 +123,7 @@ def _core(
         clock=clock or Clock(),
         headers=check_headers(headers),
         require_idempotency_key=require_idempotency_key is True,
+        max_response_bytes=max_response_bytes,
     )
 
 
@@ -164,6 +179,9 @@ class Mint(_ClientBase):
     after another, so it must not block for real (the real ``time.sleep`` is replaced there by
     non-blocking waits).
 
+    ``max_response_bytes`` (default 16 MiB) bounds an API response's decoded body: a larger one
+    (a compression bomb, a runaway proxy) stops there as ``ResponseValidationError``.
+
     ``require_idempotency_key=True`` refuses every call that starts or advances paid work
     (``generate``, ``optimize``, ``approve``, ``revise``, ``resume``, a POST through ``call`` or
     ``request``) without the caller's own ``idempotency_key=``: for teams whose jobs can run twice.
@@ -193,10 +211,11 @@ class Mint(_ClientBase):
         sleep: Callable[[float], None] | None = None,
         clock: Clock | None = None,
         require_idempotency_key: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         configure_from_environment()
         core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers,
-                     require_idempotency_key)  # fmt: skip
+                     require_idempotency_key, max_response_bytes)  # fmt: skip
         pool = Pool(
             lambda: (
                 http_client
@@ -347,10 +366,11 @@ class AsyncMint(_ClientBase):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Clock | None = None,
         require_idempotency_key: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         configure_from_environment()
         core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers,
-                     require_idempotency_key)  # fmt: skip
+                     require_idempotency_key, max_response_bytes)  # fmt: skip
         pool = Pool(
             lambda: (
                 http_client

@@ -24,12 +24,14 @@ from ._errors import ConfigurationError, MintError, ResponseValidationError
 from ._flow import Emit, Flow
 from ._models import Page
 from ._retry import Clock, RetryPolicy, request_flow
+from ._urls import url_problem
 from ._version import __version__
 
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.mint.gg"
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 MAX_EMPTY_PAGES = 50  # in a row, each promising more: the server is looping
 USER_AGENT = f"mint-ext/{__version__}"
 
@@ -84,6 +86,8 @@ def check_idempotency_key(key: object) -> str:
 
 
 def resolve_api_key(api_key: str | None) -> str:
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigurationError(f"api_key must be text, got {type(api_key).__name__}")
     key = api_key if api_key is not None else os.environ.get("MINT_API_KEY")
     key = (key or "").strip()  # keys read from files often end in a newline
     if not key:
@@ -163,13 +167,15 @@ def make_http_client(cls: type[HttpClientT], **kwargs: Any) -> HttpClientT:
 
 
 def resolve_base_url(base_url: str | None) -> str:
+    if base_url is not None and not isinstance(base_url, str):
+        raise ConfigurationError(f"base_url must be text, got {type(base_url).__name__}")
     url = base_url or os.environ.get("MINT_BASE_URL") or DEFAULT_BASE_URL
     url = url.rstrip("/")
     if url.endswith("/v1"):  # the docs give the base URL as https://api.mint.gg/v1
         url = url[: -len("/v1")]
-    parsed = httpx.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigurationError(f"base_url must be an http(s) URL, got {url!r}")
+    problem = url_problem(url)
+    if problem is not None:
+        raise ConfigurationError(f"base_url must be an http(s) URL ({problem}), got {url!r}")
     return url
 
 
@@ -203,6 +209,8 @@ class Core:
     extra_body: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
     #: refuse calls that start or advance paid work without the caller's idempotency_key
     require_idempotency_key: bool = False
+    #: the largest decoded API response body read (a bigger one is ResponseValidationError)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def build(self, kwargs: Mapping[str, Any]) -> httpx.Request:
         """The request for a generated endpoint's ``_get_kwargs`` (or the same shape), with the

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import copyreg
 import functools
+import re
 import sys
 import types
 import typing
@@ -326,6 +327,10 @@ class _Public:
         """
         if not isinstance(src_dict, Mapping):
             raise TypeError(f"expected a JSON object, not {type(src_dict).__name__}")
+        from ._acceptance import MAX_DEPTH, too_deep
+
+        if too_deep(src_dict):  # never a RecursionError from the copy or the parsers
+            raise ValueError(f"the data nests deeper than {MAX_DEPTH} levels")
         return cls._build(copy.deepcopy(dict(src_dict)))
 
     @classmethod
@@ -335,13 +340,70 @@ class _Public:
             raise TypeError(f"a {cls.__name__} is a JSON object, not {type(raw).__name__}")
         generated = generated_model_of(cls)
         assert generated is not None
-        parsed = cast(Any, generated).from_dict.__func__(cls, raw)  # builds a `cls`
+        parsed = cast(Any, generated).from_dict.__func__(cls, _rfc3339_times(raw))  # a `cls`
         if isinstance(parsed, _TopLevel):
             object.__setattr__(parsed, "_raw", raw)
         try:
             return cast(Self, _adopt(parsed))
         except _Mismatch as exc:
             raise exc.error(cls.__name__) from None
+
+
+_RFC3339 = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
+)
+
+
+@functools.cache
+def _time_keys() -> frozenset[str]:
+    """JSON names of every ``format: date-time`` property in the spec."""
+    from ._acceptance import spec
+
+    found: set[str] = set()
+    stack: list[object] = [spec().get("components", {})]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                variants = [prop, *(prop.get("anyOf") or []), *(prop.get("oneOf") or [])]
+                if any(isinstance(v, dict) and v.get("format") == "date-time" for v in variants):
+                    found.add(name)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(found)
+
+
+def _rfc3339(value: str) -> str:
+    """An RFC 3339 date-time in the form ``datetime.fromisoformat`` reads: ``T`` and ``Z`` in
+    upper case, and a leap second (``23:59:60``) as the last instant before it."""
+    match = _RFC3339.match(value)
+    if match is None:
+        return value
+    date, hours_minutes, second, fraction, offset = match.groups()
+    if second == "60":
+        second, fraction = "59", ".999999"
+    return f"{date}T{hours_minutes}:{second}{fraction or ''}{'Z' if offset in 'Zz' else offset}"
+
+
+def _rfc3339_times(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with every date-time the spec allows readable by the generated parsers (the
+    original JSON stays in ``raw``); the same object when nothing needs it."""
+    keys = _time_keys()
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            changed = {
+                k: (_rfc3339(v) if k in keys and isinstance(v, str) else walk(v))
+                for k, v in node.items()
+            }
+            return node if all(changed[k] is node[k] for k in node) else changed
+        if isinstance(node, list):
+            items = [walk(v) for v in node]
+            return node if all(a is b for a, b in zip(items, node, strict=True)) else items
+        return node
+
+    return cast(dict[str, Any], walk(data))
 
 
 class _TopLevel(_Public):

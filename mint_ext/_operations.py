@@ -148,13 +148,24 @@ def _check_timeout(timeout: float | None) -> None:
         )
 
 
+def _check_callback(callback: object, name: str) -> None:
+    if callback is not None and not callable(callback):
+        raise InvalidArgumentError(f"{name} must be callable, got {callback!r}")
+
+
 def _check_many(operations: object, max_concurrency: int, max_rate: float,
                 timeout: float | None) -> list[str]:  # fmt: skip
     """Validate the arguments of ``as_completed``/``wait_many``; return the operation ids."""
-    if max_concurrency < 1:
-        raise InvalidArgumentError("max_concurrency must be at least 1")
-    if not max_rate > 0:
-        raise InvalidArgumentError("max_rate must be a positive number of requests per second")
+    if (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise InvalidArgumentError(f"max_concurrency must be an int >= 1, got {max_concurrency!r}")
+    if not is_seconds(max_rate, positive=True, finite=False):
+        raise InvalidArgumentError(
+            f"max_rate must be a positive number of requests per second, got {max_rate!r}"
+        )
     _check_timeout(timeout)
     if isinstance(operations, str | bytes) or not isinstance(operations, Iterable):
         raise InvalidArgumentError(
@@ -166,6 +177,10 @@ def _check_many(operations: object, max_concurrency: int, max_rate: float,
 def _wait(core: Core, operation: OpRef, timeout: float | None, until: Until,
           poll: PollPolicy | None, on_retry: OnRetry = None) -> Flow[Operation]:  # fmt: skip
     _check_timeout(timeout)
+    if poll is not None and not isinstance(poll, PollPolicy):
+        raise InvalidArgumentError(f"poll must be a PollPolicy, got {poll!r}")
+    if on_retry is not None and not callable(on_retry):
+        raise InvalidArgumentError(f"on_retry must be callable, got {on_retry!r}")
     return wait_flow(core, object_id(operation), timeout=timeout, until=normalise_until(until),
                      policy=poll or PollPolicy(), on_retry=on_retry)  # fmt: skip
 
@@ -175,7 +190,6 @@ def _as_completed_sync(r: SyncRunner, ids: list[str], timeout: float | None, unt
                        max_rate: float) -> Iterator[WaitResult]:  # fmt: skip
     """Sync ``as_completed``: the async fan-out on an event loop in a helper thread, each
     request sent with the runner's HTTP client from a thread pool."""
-    http = r.http
     mono = r.core.clock.monotonic
     out: queue.Queue[WaitResult | BaseException | None] = queue.Queue()
     running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
@@ -202,7 +216,7 @@ def _as_completed_sync(r: SyncRunner, ids: list[str], timeout: float | None, unt
             return
 
         async def send(request: httpx.Request) -> httpx.Response:
-            return await loop.run_in_executor(pool, http.send, request)
+            return await loop.run_in_executor(pool, r.send, request)
 
         async for item in _as_completed(
             flow, ids, send, sleep, mono, max_concurrency, max_rate, timeout
@@ -352,6 +366,7 @@ class Operations:
             succeeded
         """
         r = self._r.using(options, wait=True)
+        _check_callback(on_update, "on_update")
         return r.run(on_emit(_wait(r.core, operation, timeout, until, poll, on_retry), on_update))
 
     def as_completed(
@@ -477,6 +492,7 @@ class AsyncOperations:
     ) -> Operation:
         """``op = await mint.operations.wait(op, timeout=900)`` (see :meth:`Operations.wait`)."""
         r = self._r.using(options, wait=True)
+        _check_callback(on_update, "on_update")
         flow = on_emit(_wait(r.core, operation, timeout, until, poll, on_retry), on_update)
         return await r.run(flow)
 

@@ -19,6 +19,7 @@ from ._errors import (
     APITimeoutError,
     ConfigurationError,
     MintError,
+    ResponseValidationError,
     error_from_response,
 )
 from ._flow import Flow, Send, Sleep
@@ -129,6 +130,10 @@ def to_error(outcome: httpx.Response | httpx.HTTPError, wall: float) -> MintErro
         )
     request = _request_of(outcome)
     where = f"{request.method} {request.url.path}: " if request is not None else ""
+    too_large = getattr(outcome, "head", None)
+    response = getattr(outcome, "response", None)
+    if isinstance(too_large, bytes) and isinstance(response, httpx.Response):
+        return ResponseValidationError(f"{where}{outcome}", response=response, body=too_large)
     if isinstance(outcome, httpx.TimeoutException):
         return APITimeoutError(f"{where}timed out ({type(outcome).__name__})", request=request)
     if isinstance(outcome, httpx.LocalProtocolError):
@@ -192,7 +197,9 @@ def request_flow(
         if isinstance(outcome, httpx.Response) and outcome.status_code < 400:
             return outcome
         error = to_error(outcome, clock.wall())
-        retryable = not isinstance(error, APIStatusError) or is_retryable_status(error.status_code)
+        retryable = isinstance(error, APIConnectionError) or (
+            isinstance(error, APIStatusError) and is_retryable_status(error.status_code)
+        )
         if not retryable or attempt >= policy.max_retries:
             raise error
         hint = None

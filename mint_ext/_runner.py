@@ -29,7 +29,7 @@ import attrs
 import httpx
 
 from . import _options
-from ._core import Core
+from ._core import BODY_KEPT, Core
 from ._errors import ConfigurationError
 from ._flow import Flow, iterate_async, iterate_sync, run_async, run_sync
 
@@ -54,6 +54,32 @@ def _offer(response: httpx.Response) -> None:
     capture = capturing.get()
     if capture is not None:
         capture.response = response
+
+
+class BodyTooLarge(httpx.DecodingError):
+    """An API response whose decoded body passed ``max_response_bytes`` (reading stopped there);
+    the request flow turns it into ``ResponseValidationError``, not retried."""
+
+    def __init__(self, response: httpx.Response, head: bytes, limit: int) -> None:
+        super().__init__(
+            f"the response body is larger than {limit} bytes once decoded (max_response_bytes); "
+            "reading stopped there",
+            request=response.request,
+        )
+        self.response = response
+        self.head = head
+
+
+def _loaded(response: httpx.Response, body: bytearray) -> httpx.Response:
+    """``response`` as ``httpx.Client.send`` without ``stream=True`` leaves it: body in memory.
+
+    httpx has no public way to hand a response the body read from its own stream; its
+    ``read()`` stores it in ``_content``, and so does this (tested in tests/test_acceptance.py:
+    ``content``, ``text`` and ``json()`` work, and the stream counts as consumed).
+    """
+    response._content = bytes(body)
+    _offer(response)
+    return response
 
 
 class Pool(Generic[HttpT]):
@@ -128,9 +154,17 @@ class SyncRunner:
         return attrs.evolve(self, core=core)
 
     def send(self, request: httpx.Request) -> httpx.Response:
-        response = self.http.send(request)
-        _offer(response)
-        return response
+        response = self.http.send(request, stream=True)
+        limit = self.core.max_response_bytes
+        try:
+            body = bytearray()
+            for chunk in response.iter_bytes():  # decoded: a gzip bomb stops at the limit
+                body += chunk
+                if len(body) > limit:
+                    raise BodyTooLarge(response, bytes(body[:BODY_KEPT]), limit)
+        finally:
+            response.close()
+        return _loaded(response, body)
 
     def run(self, flow: Flow[T]) -> T:
         return run_sync(flow, self.send, self.sleep)
@@ -159,9 +193,17 @@ class AsyncRunner:
         return attrs.evolve(self, core=core)
 
     async def send(self, request: httpx.Request) -> httpx.Response:
-        response = await self.http.send(request)
-        _offer(response)
-        return response
+        response = await self.http.send(request, stream=True)
+        limit = self.core.max_response_bytes
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise BodyTooLarge(response, bytes(body[:BODY_KEPT]), limit)
+        finally:
+            await response.aclose()
+        return _loaded(response, body)
 
     async def run(self, flow: Flow[T]) -> T:
         return await run_async(flow, self.send, self.sleep)

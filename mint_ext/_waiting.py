@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Literal
 
 import attrs
@@ -12,7 +12,7 @@ import httpx
 from mint_client.api.generation import get_operation
 
 from . import status as st
-from ._core import Core
+from ._core import Core, InvalidArgumentError
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -211,7 +211,12 @@ def normalise_until(until: str | Iterable[str] | None) -> frozenset[str] | None:
         return None
     if isinstance(until, str):
         return frozenset({until})
-    return frozenset(until)
+    if isinstance(until, bytes | Mapping) or not isinstance(until, Iterable):
+        raise InvalidArgumentError(f"until must be a status or statuses, got {until!r}")
+    states = frozenset(until)
+    if not all(isinstance(state, str) for state in states):
+        raise InvalidArgumentError(f"until must hold statuses (text), got {until!r}")
+    return states
 
 
 @attrs.define

@@ -71,7 +71,7 @@ class Models:
         **options: Unpack[RequestOptions],
     ) -> Pager[Model]:
         """Every model of this API project, newest first, following cursors lazily."""
-        calls.check_limit(limit)  # at the call, not at the first page
+        calls.check_limit(limit), calls.check_cursor(cursor)  # at the call, not at the first page
         r = self._r.using(options)
         return Pager(r, lambda: calls.list_models_pages(r.core, limit, cursor))
 
@@ -137,7 +137,7 @@ class AsyncModels:
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[Model]:
         """Every model, newest first: ``async for model in mint.models.list(): ...``."""
-        calls.check_limit(limit)  # at the call, not at the first page
+        calls.check_limit(limit), calls.check_cursor(cursor)  # at the call, not at the first page
         r = self._r.using(options)
         return AsyncPager(r, lambda: calls.list_models_pages(r.core, limit, cursor))
 

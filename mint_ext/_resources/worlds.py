@@ -71,7 +71,7 @@ class Worlds:
         **options: Unpack[RequestOptions],
     ) -> Pager[World]:
         """Every world of this API project, newest first, following cursors lazily."""
-        calls.check_limit(limit)  # at the call, not at the first page
+        calls.check_limit(limit), calls.check_cursor(cursor)  # at the call, not at the first page
         r = self._r.using(options)
         return Pager(r, lambda: calls.list_worlds_pages(r.core, limit, cursor))
 
@@ -125,7 +125,7 @@ class AsyncWorlds:
         **options: Unpack[RequestOptions],
     ) -> AsyncPager[World]:
         """Every world, newest first: ``async for world in mint.worlds.list(): ...``."""
-        calls.check_limit(limit)  # at the call, not at the first page
+        calls.check_limit(limit), calls.check_cursor(cursor)  # at the call, not at the first page
         r = self._r.using(options)
         return AsyncPager(r, lambda: calls.list_worlds_pages(r.core, limit, cursor))
 
