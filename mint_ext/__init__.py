@@ -58,10 +58,10 @@ from ._models import ResourceRef as ResourceRef
 from ._models import Usage as Usage
 from ._models import World as World
 from ._models import WorldAssets as WorldAssets
-from ._operations import WaitResult as WaitResult
 from ._options import RequestOptions as RequestOptions
 from ._options import WaitOptions as WaitOptions
 from ._raw import RawResponse as RawResponse
+from ._resources.operations import WaitResult as WaitResult
 from ._resources.pagers import AsyncPager as AsyncPager
 from ._resources.pagers import Pager as Pager
 from ._retry import Clock as Clock

@@ -15,15 +15,13 @@ a checkout). It is read, and ``jsonschema`` imported, on the first check, not at
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import re
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
-from ._errors import MintError
+from ._spec import MAX_DEPTH, spec, too_deep
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -37,34 +35,9 @@ __all__ = [
     "spec",
 ]
 
-MAX_DEPTH = 64
-"""Deepest nesting of JSON arrays/objects accepted in a response (the API's bodies nest ~6)."""
 
 _SPEC_URI = "urn:mint-openapi"
 _JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*(?:;.*)?$", re.IGNORECASE)
-
-
-def _spec_text() -> str:
-    packaged = importlib.resources.files("mint_ext").joinpath("_spec", "mint.openapi.yaml")
-    if packaged.is_file():
-        return packaged.read_text("utf-8")
-    checkout = Path(__file__).resolve().parent.parent / "spec" / "mint.openapi.yaml"
-    if checkout.is_file():
-        return checkout.read_text("utf-8")
-    raise MintError(  # a packaging defect, never a user's mistake
-        "the OpenAPI description the SDK checks responses against is missing from the "
-        "installation (mint_ext/_spec/mint.openapi.yaml); reinstall mint-sdk"
-    )
-
-
-@functools.cache
-def spec() -> dict[str, Any]:
-    """The OpenAPI document (parsed once)."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document: dict[str, Any] = yaml.load(_spec_text(), Loader=loader)
-    return document
 
 
 @functools.cache
@@ -142,18 +115,6 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
             target = target[part.replace("~1", "/").replace("~0", "~")]
         node = target
     return node
-
-
-def too_deep(data: object) -> bool:
-    stack: list[tuple[object, int]] = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, Mapping | list | tuple):
-            if depth >= MAX_DEPTH:
-                return True
-            items: Iterator[object] = iter(value.values() if isinstance(value, Mapping) else value)
-            stack.extend((item, depth + 1) for item in items)
-    return False
 
 
 def media_type_problem(response: httpx.Response) -> str | None:

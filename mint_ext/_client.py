@@ -32,12 +32,6 @@ from ._core import (
 from ._downloads import Assets, AsyncAssets
 from ._errors import ConfigurationError
 from ._logging import configure_from_environment
-from ._operations import (
-    AsyncOperations,
-    AsyncOperationsWithRawResponse,
-    Operations,
-    OperationsWithRawResponse,
-)
 from ._options import RequestOptions, split_options, with_max_retries
 from ._raw import raw_async, raw_sync
 from ._resources.account import (
@@ -51,6 +45,12 @@ from ._resources.models import (
     AsyncModelsWithRawResponse,
     Models,
     ModelsWithRawResponse,
+)
+from ._resources.operations import (
+    AsyncOperations,
+    AsyncOperationsWithRawResponse,
+    Operations,
+    OperationsWithRawResponse,
 )
 from ._resources.worlds import (
     AsyncWorlds,

@@ -327,7 +327,7 @@ class _Public:
         """
         if not isinstance(src_dict, Mapping):
             raise TypeError(f"expected a JSON object, not {type(src_dict).__name__}")
-        from ._acceptance import MAX_DEPTH, too_deep
+        from ._spec import MAX_DEPTH, too_deep
 
         if too_deep(src_dict):  # never a RecursionError from the copy or the parsers
             raise ValueError(f"the data nests deeper than {MAX_DEPTH} levels")
@@ -357,7 +357,7 @@ _RFC3339 = re.compile(
 @functools.cache
 def _time_keys() -> frozenset[str]:
     """JSON names of every ``format: date-time`` property in the spec."""
-    from ._acceptance import spec
+    from ._spec import spec
 
     found: set[str] = set()
     stack: list[object] = [spec().get("components", {})]

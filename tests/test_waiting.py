@@ -344,7 +344,7 @@ def test_deadline_is_never_overshot(make: Callable[..., tuple[Api, Script]]) -> 
 
 
 def test_default_timeout_is_finite_and_none_must_be_explicit() -> None:
-    from mint_ext._operations import AsyncOperations, Operations
+    from mint_ext._resources.operations import AsyncOperations, Operations
 
     for cls in (Operations, AsyncOperations):
         for name in ("wait", "poll", "wait_many", "as_completed"):

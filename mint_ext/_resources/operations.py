@@ -14,16 +14,16 @@ from typing import Unpack
 import attrs
 import httpx
 
-from . import _calls as calls
-from ._core import Core, InvalidArgumentError, object_id
-from ._errors import MintError
-from ._flow import AsyncSend, Flow, on_emit, run_async
-from ._models import Operation
-from ._options import RequestOptions, WaitOptions
-from ._raw import raw_async, raw_sync
-from ._retry import is_seconds
-from ._runner import AsyncRunner, SyncRunner
-from ._waiting import (
+from .. import _calls as calls
+from .._core import Core, InvalidArgumentError, object_id
+from .._errors import MintError
+from .._flow import AsyncSend, Flow, on_emit, run_async
+from .._models import Operation
+from .._options import RequestOptions, WaitOptions
+from .._raw import raw_async, raw_sync
+from .._retry import is_seconds
+from .._runner import AsyncRunner, SyncRunner
+from .._waiting import (
     DEFAULT_WAIT_TIMEOUT,
     OnRetry,
     PollPolicy,
