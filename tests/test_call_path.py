@@ -3,6 +3,7 @@ fork safety, on_retry. Every test body runs with Mint and AsyncMint (the ``mode`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import os
@@ -30,6 +31,7 @@ from mint_client.api.generation import (
 )
 from mint_ext import (
     APIConnectionError,
+    AsyncMint,
     AuthenticationError,
     ConfigurationError,
     ConflictError,
@@ -609,3 +611,36 @@ def test_listings_stop_when_a_page_repeats_anywhere(
     with pytest.raises(MintError, match="same page"):
         api.each("worlds.list")
     assert len(wire.requests) == 3
+
+
+def _async_child(client: AsyncMint, op_id: str, queue: Any) -> None:
+    async def fetch() -> list[str]:
+        return [(await client.operations.get(op_id)).id for _ in range(10)]
+
+    try:
+        queue.put((op_id, asyncio.run(fetch())))
+    except BaseException as exc:
+        queue.put((op_id, repr(exc)))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_an_async_client_used_before_fork_works_in_the_children() -> None:
+    fake = FakeMint(clock=FakeClock())
+    with serve_fake_mint(fake) as server:
+        client = AsyncMint(api_key=server.api_key, base_url=server.base_url)
+
+        async def start() -> list[str]:
+            ops = [(await client.worlds.generate(prompt=f"w {i}")).id for i in range(4)]
+            await client.operations.get(ops[0])  # a live connection in the parent's pool
+            return ops
+
+        ops = asyncio.run(start())
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        children = [ctx.Process(target=_async_child, args=(client, op, queue)) for op in ops]
+        for child in children:
+            child.start()
+        results = dict(queue.get(timeout=60) for _ in children)
+        for child in children:
+            child.join(timeout=60)
+        assert results == {op: [op] * 10 for op in ops}
