@@ -43,7 +43,13 @@ import attrs
 import httpx
 
 from ._core import InvalidArgumentError
-from ._errors import AssetVerificationError, MintError, UnsafePathError, UnsafeRedirectError
+from ._errors import (
+    AssetVerificationError,
+    MintError,
+    UnsafePathError,
+    UnsafeRedirectError,
+    set_report_reader,
+)
 from ._models import ModelAssets, WorldAssets
 from ._retry import RetryPolicy, is_retryable_status, parse_retry_after, to_error
 
@@ -848,6 +854,9 @@ class DownloadReport:
             f"{len(self.downloaded)} downloaded, {len(self.skipped)} skipped, "
             f"{len(self.failed)} failed ({self.total_bytes} bytes) in {self.directory}"
         )
+
+
+set_report_reader(DownloadReport.from_dict)  # DownloadError(*exc.args) rebuilds its report
 
 
 def failure_message(report: DownloadReport) -> str:

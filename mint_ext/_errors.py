@@ -31,9 +31,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
@@ -86,12 +88,55 @@ class MintError(Exception):
     sent one (pass it back as ``idempotency_key=`` when you retry the call yourself: if the server
     created the operation before the answer was lost, you get that operation, not a second one).
 
-    Errors pickle (to pass them between processes) without their ``response``/``request``:
-    those carry the request's ``Authorization`` header, so they arrive as None; every other
-    attribute (status, problem fields, operation, report...) is kept.
+    **Errors survive a task queue.** ``exc.args`` is ``(message, fields)``: the message
+    (``str(exc)``) and a dict of plain JSON values with every field of the error (status,
+    request id, problem, retry hint, operation, report, idempotency key...). So
+    ``type(exc)(*exc.args)`` rebuilds an equal error, also after ``json.dumps(exc.args)`` and
+    back (what Celery's result backend does with its JSON serializer), and every error pickles
+    (to pass it between processes). Neither way keeps ``response``/``request``: those carry the
+    request's ``Authorization`` header, so they arrive as None.
+
+    Example:
+        >>> import json
+        >>> exc = MintError("the API repeated pagination cursor 'c1'")
+        >>> exc.idempotency_key = "job-7"
+        >>> again = MintError(*json.loads(json.dumps(exc.args)))
+        >>> str(again), again.idempotency_key
+        ("the API repeated pagination cursor 'c1'", 'job-7')
     """
 
-    idempotency_key: str | None = None
+    def __init__(self, message: str = "", fields: Mapping[str, Any] | None = None) -> None:
+        if fields is not None and not isinstance(fields, Mapping):
+            raise TypeError(f"fields must be a mapping, not {type(fields).__name__}")
+        super().__init__(str(message), dict(fields or {}))
+
+    def _fields(self) -> dict[str, Any]:
+        """The dict of ``args`` (made, keeping the message, when a subclass passed other args)."""
+        args = self.args
+        if len(args) == 2 and isinstance(args[1], dict):
+            return args[1]
+        data: dict[str, Any] = {}
+        self.args = (str(self), data)
+        return data
+
+    def __str__(self) -> str:
+        args = self.args
+        if len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], dict):
+            return args[0]
+        return super().__str__()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    @property
+    def idempotency_key(self) -> str | None:
+        """The ``Idempotency-Key`` of the call that failed (None when it sent none)."""
+        key = self._fields().get("idempotency_key")
+        return key if isinstance(key, str) else None
+
+    @idempotency_key.setter
+    def idempotency_key(self, key: str | None) -> None:
+        self._fields()["idempotency_key"] = key
 
     def __reduce__(self) -> tuple[Any, ...]:
         state = dict(self.__dict__)
@@ -102,8 +147,17 @@ class MintError(Exception):
 
 
 def _rebuild_error(cls: type[MintError], args: tuple[Any, ...]) -> MintError:
-    """Unpickle without calling ``__init__`` (whose signature differs per class)."""
+    """Unpickle without calling ``__init__`` (a subclass of yours may have another signature);
+    the pickled attributes are then restored as they were."""
     return cls.__new__(cls, *args)
+
+
+def _get(fields: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    """``fields[name]`` when it is of ``kind`` (bool is never a number), else None."""
+    value = fields.get(name)
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        return None
+    return value if isinstance(value, kind) else None
 
 
 class ConfigurationError(MintError):
@@ -111,10 +165,19 @@ class ConfigurationError(MintError):
 
 
 class APIConnectionError(MintError):
-    """The request got no HTTP answer (DNS, refused, reset, dropped connection)."""
+    """The request got no HTTP answer (DNS, refused, reset, dropped connection).
 
-    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
-        super().__init__(message)
+    ``request`` is the ``httpx.Request`` that was sent (None after pickling or rebuilding).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        request: httpx.Request | None = None,
+    ) -> None:
+        super().__init__(message, fields)
         self.request = request
 
 
@@ -125,19 +188,41 @@ class APITimeoutError(APIConnectionError):
 class ResponseValidationError(MintError):
     """A response arrived but its body does not parse as what the spec promises.
 
-    ``body`` keeps the raw bytes and ``response`` the whole ``httpx.Response``.
+    ``body`` keeps the raw bytes (at most 64 KiB), ``status_code`` and ``request_id`` the
+    answer's, and ``response`` the whole ``httpx.Response`` (None after pickling or rebuilding).
     """
 
-    def __init__(self, message: str, *, response: httpx.Response, body: bytes) -> None:
-        super().__init__(message)
-        self.response = response
-        self.body = body
-        self.status_code = response.status_code
-        self.request_id = response.headers.get("x-request-id")
+    def __init__(
+        self,
+        message: str,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        response: httpx.Response | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        super().__init__(message, fields)
+        data = self._fields()
+        if response is not None:
+            data["status_code"] = response.status_code
+            data["request_id"] = response.headers.get("x-request-id")
+        if body is not None:
+            data["body_base64"] = base64.b64encode(body).decode("ascii")
+        self.response: httpx.Response = cast(httpx.Response, response)  # see APIStatusError
+        self.status_code: int | None = _get(data, "status_code", int)
+        self.request_id: str | None = _get(data, "request_id", str)
+        encoded = _get(data, "body_base64", str)
+        try:
+            self.body: bytes = base64.b64decode(encoded, validate=True) if encoded else b""
+        except ValueError:
+            raise TypeError("body_base64 is not base64") from None
 
 
 class APIStatusError(MintError):
     """The API answered with an error status; carries the RFC 9457 problem fields.
+
+    ``problem`` is the whole problem document; ``type``, ``title``, ``detail`` and ``errors``
+    (one ``{path, message}`` per invalid field) come from it. ``response`` is the whole
+    ``httpx.Response`` (None after pickling or rebuilding).
 
     Example:
         >>> try:                                                  # doctest: +SKIP
@@ -147,19 +232,34 @@ class APIStatusError(MintError):
     """
 
     status_code: int
+    _default_status: int | None = None  # the status of a class that has only one
 
     def __init__(
         self,
         message: str,
+        fields: Mapping[str, Any] | None = None,
         *,
-        response: httpx.Response,
+        response: httpx.Response | None = None,
         problem: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.response = response
-        self.status_code = response.status_code
-        self.request_id: str | None = response.headers.get("x-request-id")
-        problem = problem or {}
+        super().__init__(message, fields)
+        data = self._fields()
+        if response is not None:
+            data["status_code"] = response.status_code
+            data["request_id"] = response.headers.get("x-request-id")
+        if problem is not None:
+            data["problem"] = dict(problem)
+        status = _get(data, "status_code", int)
+        if status is None:
+            status = data["status_code"] = self._default_status
+        if status is None:
+            raise TypeError(f"{type(self).__name__} needs a response or a status_code field")
+        # Typed as always there (what the SDK raises has it); None only after pickling or
+        # rebuilding from args, where the Authorization header it carries must not travel.
+        self.response: httpx.Response = cast(httpx.Response, response)
+        self.status_code = status
+        self.request_id: str | None = _get(data, "request_id", str)
+        problem = _get(data, "problem", Mapping) or {}
         self.problem: Mapping[str, Any] = problem
         self.type: str | None = _str_or_none(problem.get("type"))
         self.title: str | None = _str_or_none(problem.get("title"))
@@ -180,25 +280,37 @@ class APIStatusError(MintError):
 class UnprocessableEntityError(APIStatusError):
     """400 or 422: the request was rejected as invalid (see ``errors``)."""
 
+    _default_status = 422
+
 
 class AuthenticationError(APIStatusError):
     """401: missing or unknown API key."""
+
+    _default_status = 401
 
 
 class InsufficientCreditsError(APIStatusError):
     """402: not enough Credits."""
 
+    _default_status = 402
+
 
 class PermissionDeniedError(APIStatusError):
     """403: the credential may not do this."""
+
+    _default_status = 403
 
 
 class NotFoundError(APIStatusError):
     """404: no such operation, world or model for this API project."""
 
+    _default_status = 404
+
 
 class ConflictError(APIStatusError):
     """409: a state conflict (e.g. approving an operation that is not preview-ready)."""
+
+    _default_status = 409
 
 
 class IdempotencyConflictError(ConflictError):
@@ -213,96 +325,196 @@ class RateLimitError(APIStatusError):
         ...     time.sleep(exc.retry_after or 1)
     """
 
+    _default_status = 429
+
     def __init__(
         self,
         message: str,
+        fields: Mapping[str, Any] | None = None,
         *,
-        response: httpx.Response,
+        response: httpx.Response | None = None,
         problem: Mapping[str, Any] | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, response=response, problem=problem)
-        self.retry_after = retry_after
+        super().__init__(message, fields, response=response, problem=problem)
+        data = self._fields()
+        if retry_after is not None:
+            data["retry_after"] = retry_after
+        hint = _get(data, "retry_after", (int, float))
+        self.retry_after: float | None = None if hint is None else float(hint)
 
 
 class InternalServerError(APIStatusError):
     """Any 5xx answer, including statuses outside the IANA list such as 520."""
 
+    _default_status = 500
+
+
+def _operation_from(data: dict[str, Any], operation: Operation | None) -> Operation:
+    """The operation given, else the one in ``fields["operation"]`` (a ``to_dict()``)."""
+    if operation is not None:
+        data["operation"] = operation.to_dict()
+        data["operation_id"] = operation.id
+        return operation
+    raw = _get(data, "operation", Mapping)
+    if raw is None:
+        raise TypeError("an operation error needs an operation (or its to_dict() in fields)")
+    from ._models import Operation
+
+    try:
+        return Operation.from_dict(raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TypeError(f"fields['operation'] is not an operation: {exc}") from None
+
 
 class OperationError(MintError):
-    """An operation reached a state the caller has to handle."""
+    """An operation reached a state the caller has to handle (``operation``, ``operation_id``)."""
 
-    def __init__(self, message: str, *, operation: Operation) -> None:
-        super().__init__(message)
-        self.operation = operation
-        self.operation_id = operation.id
+    def __init__(
+        self,
+        message: str,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        operation: Operation | None = None,
+    ) -> None:
+        super().__init__(message, fields)
+        self.operation = _operation_from(self._fields(), operation)
+        self.operation_id = self.operation.id
+
+
+def _message_and_operation(
+    first: Operation | str, fields: Mapping[str, Any] | None
+) -> tuple[str | None, Operation | None, Mapping[str, Any] | None]:
+    """``Cls(operation)`` as the SDK raises it, or ``Cls(message, fields)`` as rebuilt."""
+    if isinstance(first, str):
+        return first, None, fields
+    if fields is not None:
+        raise TypeError("pass fields only with a message")
+    return None, first, None
 
 
 class OperationFailedError(OperationError):
-    """The operation ``failed``: ``code`` and ``message`` come from ``operation.error``.
+    """The operation ``failed``: ``code`` and ``error_message`` come from ``operation.error``.
+
+    Built as ``OperationFailedError(operation)``; ``OperationFailedError(*exc.args)`` rebuilds one.
 
     Example:
         >>> except OperationFailedError as exc:                   # doctest: +SKIP
         ...     print(exc.code, exc.error_message, exc.operation.id)
     """
 
-    def __init__(self, operation: Operation) -> None:
-        err = operation.error
-        self.code: str | None = err.code if err else None
-        self.error_message: str | None = err.message if err else None
-        super().__init__(
-            f"operation {operation.id} failed: {self.code or 'unknown'}: {self.error_message or ''}",
-            operation=operation,
-        )
+    def __init__(self, operation: Operation | str, fields: Mapping[str, Any] | None = None) -> None:
+        message, op, fields = _message_and_operation(operation, fields)
+        if op is not None:
+            err = op.error
+            code, text = (err.code, err.message) if err else (None, None)
+            message = f"operation {op.id} failed: {code or 'unknown'}: {text or ''}"
+            fields = {"code": code, "error_message": text}
+        assert message is not None
+        super().__init__(message, fields, operation=op)
+        data = self._fields()
+        self.code: str | None = _get(data, "code", str)
+        self.error_message: str | None = _get(data, "error_message", str)
 
 
 class OperationCanceledError(OperationError):
-    """The operation was ``canceled``."""
+    """The operation was ``canceled``. Built as ``OperationCanceledError(operation)``."""
 
-    def __init__(self, operation: Operation) -> None:
-        super().__init__(f"operation {operation.id} was canceled", operation=operation)
+    def __init__(self, operation: Operation | str, fields: Mapping[str, Any] | None = None) -> None:
+        message, op, fields = _message_and_operation(operation, fields)
+        if op is not None:
+            message = f"operation {op.id} was canceled"
+        assert message is not None
+        super().__init__(message, fields, operation=op)
 
 
 class BillingRequiredError(OperationError):
-    """``billing_required``: top up Credits, then ``operations.resume(op)`` and wait again."""
+    """``billing_required``: top up Credits, then ``operations.resume(op)`` and wait again.
 
-    def __init__(self, operation: Operation) -> None:
-        self.billing = operation.billing
-        need = f" ({self.billing.required_credits:g} Credits needed)" if self.billing else ""
-        super().__init__(
-            f"operation {operation.id} needs billing{need}; top up, then resume it",
-            operation=operation,
-        )
+    ``billing`` is the operation's billing details (``required_credits``, ``action_url``).
+    Built as ``BillingRequiredError(operation)``.
+    """
+
+    def __init__(self, operation: Operation | str, fields: Mapping[str, Any] | None = None) -> None:
+        message, op, fields = _message_and_operation(operation, fields)
+        if op is not None:
+            need = f" ({op.billing.required_credits:g} Credits needed)" if op.billing else ""
+            message = f"operation {op.id} needs billing{need}; top up, then resume it"
+        assert message is not None
+        super().__init__(message, fields, operation=op)
+        self.billing = self.operation.billing
 
 
 class WaitTimeoutError(MintError):
     """The wait's deadline passed. ``last_operation`` is the newest state seen, if any.
+
+    Built as ``WaitTimeoutError(operation_id, last_operation, timeout)``;
+    ``WaitTimeoutError(*exc.args)`` (a message and its fields) rebuilds one.
 
     Example:
         >>> except WaitTimeoutError as exc:                       # doctest: +SKIP
         ...     op = mint.operations.wait(exc.operation_id)   # continue later
     """
 
-    def __init__(self, operation_id: str, last_operation: Operation | None, timeout: float) -> None:
-        status = last_operation.status if last_operation else "unknown"
-        super().__init__(
-            f"operation {operation_id} still {status} after {timeout:g}s; "
-            "wait again with the same id to continue"
-        )
-        self.operation_id = operation_id
-        self.last_operation = last_operation
-        self.timeout = timeout
+    def __init__(
+        self,
+        operation_id: str,
+        last_operation: Operation | Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        if timeout is None:  # rebuilt: (message, fields)
+            if last_operation is not None and not isinstance(last_operation, Mapping):
+                raise TypeError("WaitTimeoutError(operation_id, last_operation, timeout)")
+            super().__init__(operation_id, last_operation)
+            data = self._fields()
+            raw = _get(data, "last_operation", Mapping)
+            last: Operation | None = None
+            if raw is not None:
+                from ._models import Operation
+
+                try:
+                    last = Operation.from_dict(raw)
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise TypeError(
+                        f"fields['last_operation'] is not an operation: {exc}"
+                    ) from None
+            op_id, seconds = _get(data, "operation_id", str), _get(data, "timeout", (int, float))
+            if op_id is None or seconds is None:
+                raise TypeError("WaitTimeoutError needs operation_id and timeout fields")
+        else:
+            if isinstance(last_operation, Mapping):
+                raise TypeError("last_operation must be an Operation or None")
+            last, op_id, seconds = last_operation, operation_id, timeout
+            status = last.status if last else "unknown"
+            super().__init__(
+                f"operation {op_id} still {status} after {seconds:g}s; "
+                "wait again with the same id to continue",
+                {
+                    "operation_id": op_id,
+                    "timeout": seconds,
+                    "last_status": None if last is None else str(last.status),
+                    "last_operation": None if last is None else last.to_dict(),
+                },
+            )
+        self.operation_id: str = op_id
+        self.last_operation: Operation | None = last
+        self.timeout: float = float(seconds)
 
 
 class AssetVerificationError(MintError):
     """A downloaded asset failed verification (byte count, file signature, HTML instead of data).
 
-    Nothing is written at the final path when this is raised.
+    Nothing is written at the final path when this is raised. ``url`` has no query string.
     """
 
-    def __init__(self, message: str, *, url: str | None = None) -> None:
-        super().__init__(message)
-        self.url = url
+    def __init__(
+        self, message: str, fields: Mapping[str, Any] | None = None, *, url: str | None = None
+    ) -> None:
+        super().__init__(message, fields)
+        data = self._fields()
+        if url is not None:
+            data["url"] = url
+        self.url: str | None = _get(data, "url", str)
 
 
 class UnsafePathError(MintError):
@@ -328,8 +540,39 @@ class UnsafeRedirectError(MintError):
     """
 
 
+_report_reader: Callable[[Mapping[str, Any]], Any] | None = None
+
+
+def set_report_reader(reader: Callable[[Mapping[str, Any]], Any]) -> None:
+    """Called by ``_download_core`` with ``DownloadReport.from_dict``, which rebuilds the
+    ``report`` of a ``DownloadError`` from its ``to_dict()`` (no import of the downloads here)."""
+    global _report_reader
+    _report_reader = reader
+
+
+def _report_fields(data: dict[str, Any], report: Any) -> Any:
+    """Put ``report`` (a ``DownloadReport``) in ``data`` as its ``to_dict()``, or read it back."""
+    if report is not None:
+        to_dict = getattr(report, "to_dict", None)
+        if callable(to_dict):
+            data["report"] = to_dict()
+            summary = getattr(report, "summary", None)
+            data["summary"] = summary() if callable(summary) else None
+        return report
+    raw = _get(data, "report", Mapping)
+    if raw is None or _report_reader is None:
+        return None
+    try:
+        return _report_reader(raw)
+    except MintError as exc:  # InvalidArgumentError: not a report's to_dict()
+        raise TypeError(str(exc)) from None
+
+
 class DownloadError(MintError):
     """At least one asset failed to download; ``report`` lists every asset and its outcome.
+
+    ``report`` is the ``DownloadReport`` (rebuilt from its ``to_dict()`` by
+    ``DownloadError(*exc.args)``, the asset errors by class and message).
 
     Example:
         >>> except DownloadError as exc:                          # doctest: +SKIP
@@ -337,9 +580,11 @@ class DownloadError(MintError):
         ...         print(asset.kind, asset.error)
     """
 
-    def __init__(self, message: str, *, report: Any) -> None:
-        super().__init__(message)
-        self.report = report
+    def __init__(
+        self, message: str, fields: Mapping[str, Any] | None = None, *, report: Any = None
+    ) -> None:
+        super().__init__(message, fields)
+        self.report = _report_fields(self._fields(), report)
 
 
 class DownloadInProgressError(DownloadError):
@@ -357,9 +602,20 @@ class DownloadInProgressError(DownloadError):
         ...     print("someone else is downloading", exc.path)
     """
 
-    def __init__(self, message: str, *, report: Any = None, path: Any = None) -> None:
-        super().__init__(message, report=report)
-        self.path = path
+    def __init__(
+        self,
+        message: str,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        report: Any = None,
+        path: Any = None,
+    ) -> None:
+        super().__init__(message, fields, report=report)
+        data = self._fields()
+        if path is not None:
+            data["path"] = str(path)
+        text = _get(data, "path", str)
+        self.path: Any = path if path is not None else (None if text is None else Path(text))
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -49,7 +49,13 @@ def test_errors_that_need_more_than_a_message_come_back_as_mint_errors() -> None
     asset = AssetReport("glb", "glb", "https://c/x", Path("o/m.glb"), "failed",
                         error=NotFoundError("gone", response=response, problem=None))  # fmt: skip
     back = AssetReport.from_dict(json.loads(json.dumps(asset.to_dict())))
-    assert type(back.error) is MintError and str(back.error) == "gone"
+    # A status class rebuilds from its message alone (issue 15); one that needs its fields
+    # (an operation id and timeout) comes back as a plain MintError.
+    assert type(back.error) is NotFoundError and back.error.status_code == 404
+    assert str(back.error) == "gone"
+    timeout = {**asset.to_dict(), "error": {"type": "WaitTimeoutError", "message": "late"}}
+    late = AssetReport.from_dict(timeout).error
+    assert type(late) is MintError and str(late) == "late"
 
 
 @pytest.mark.parametrize(
