@@ -1,17 +1,21 @@
 """``mint.assets``: safe, resumable, parallel, verified asset downloads (sync and async).
 
 One flow per file (:func:`file_flow`) decides everything through ``_download_core`` and yields
-small actions; :func:`drive_sync` and :func:`drive_async` carry them out and differ only in
-``await``. The flow itself only touches the local files of its own asset.
+actions of the SDK's one vocabulary (``_flow``): requests (``Send``, ``Stream``, ``ReadChunk``),
+waits, the re-read of expired URLs (``Refresh``) and disk actions (``_files``: open, write,
+fsync, rename, lock, read back, remove). It touches no socket, descriptor, thread or event loop:
+the same two drivers as every other flow carry the actions out, the async one with every disk
+action in a worker thread. ``download()`` is setup (:func:`setup_flow`, also a flow) and a
+fan-out of file flows.
 
 Guarantees:
 
 - Asset requests go through their own HTTP client: no ``Authorization``, no cookies, redirects
   followed by hand (at most 5, never https -> http), ``Accept-Encoding: identity``.
-- Bodies are streamed in 1 MiB chunks into ``out/<id>/.<slot>.part`` (opened with
-  ``O_NOFOLLOW``), hashed while written (helper thread), handed to the disk in the background
-  every 32 MiB (``fdatasync`` on a helper thread, Linux), flushed, fsynced and moved into place
-  with ``os.replace``: a final path holds a complete, verified file or nothing.
+- Bodies are streamed into ``out/<id>/.<slot>.part`` (opened with ``O_NOFOLLOW``), hashed
+  while written (helper thread), handed to the disk in the background every 32 MiB
+  (``fdatasync`` on a helper thread, Linux), flushed, fsynced and moved into place with
+  ``os.replace``: a final path holds a complete, verified file or nothing.
 - A partial file keeps a sidecar ``.<slot>.part.json`` (URL without query, ETag, size); the next
   attempt, in this call or a later process, continues with ``Range: bytes=N-`` and
   ``If-Range: <etag>``. A 200 answer (the file changed) starts over from byte 0.
@@ -26,24 +30,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import functools
 import hashlib
 import http.cookiejar
 import os
-import queue
-import secrets
 import ssl
 import sys
 import threading
-import time
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Unpack
 
 import attrs
-import filelock
 import httpx
 
 from . import _calls as calls
@@ -70,7 +68,44 @@ from ._errors import (
     DownloadInProgressError,
     MintError,
 )
-from ._flow import Flow, Send, Sleep
+from ._files import (
+    BackgroundHash,
+    BackgroundWriteback,
+    FileSize,
+    FinishPart,
+    HashFile,
+    HeldLock,
+    IsSymlink,
+    OpenPart,
+    PartState,
+    PrepareFolder,
+    ReadManifest,
+    ReadSmall,
+    RecordManifest,
+    Remove,
+    Replace,
+    SyncFolder,
+    TryLock,
+    Unlock,
+    WriteAtomic,
+    WritePart,
+    atomic_write,
+    file_lock,
+)
+from ._flow import (
+    Action,
+    Close,
+    Drain,
+    Flow,
+    ReadChunk,
+    Refresh,
+    Send,
+    Sleep,
+    Stream,
+    in_thread,
+    run_async,
+    run_sync,
+)
 from ._models import Model, ModelAssets, Operation, World, WorldAssets
 from ._options import RequestOptions
 from ._retry import Clock, RetryPolicy, is_seconds, to_error
@@ -81,10 +116,15 @@ __all__ = [
     "AssetReport",
     "Assets",
     "AsyncAssets",
+    "BackgroundHash",
+    "BackgroundWriteback",
     "DownloadProgress",
     "DownloadReport",
     "UnsafePathError",
     "UnsafeRedirectError",
+    "atomic_write",
+    "file_lock",
+    "in_thread",
 ]
 
 Source = Operation | World | Model | str
@@ -92,189 +132,10 @@ ProgressArg = Callable[[DownloadProgress], object] | Literal["bar"] | bool | Non
 IfBusy = Literal["wait", "raise"]
 Verify = Literal["size", "sha256"]
 T = TypeVar("T")
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_BINARY = getattr(os, "O_BINARY", 0)
-_HAS_FDATASYNC = hasattr(os, "fdatasync")  # not on Windows or macOS: only the final fsync
 #: Start the disk writeback of a download after every this many bytes.
 WRITEBACK_EVERY = 32 * 1024 * 1024
-#: Part-file buffer: chunks smaller than its free space are gathered, larger ones go straight out.
-WRITE_BUFFER = 256 * 1024
 
-
-# ----------------------------------------------------------------------------------- actions
-
-
-@attrs.frozen
-class Open:
-    """Send a GET with a streamed body; the driver answers the response or the HTTPError."""
-
-    request: httpx.Request
-
-
-@attrs.frozen
-class Read:
-    """Next chunk of ``response`` (``b""`` at the end) or the HTTPError that broke it."""
-
-    response: httpx.Response
-
-
-@attrs.frozen
-class Drain:
-    """Read the (small) error body of ``response`` and close it."""
-
-    response: httpx.Response
-
-
-@attrs.frozen
-class Close:
-    response: httpx.Response
-
-
-@attrs.frozen
-class Refresh:
-    """Re-read the source (once per download call); answers the fresh URL, None or the error."""
-
-    slot: str
-
-
-@attrs.frozen
-class Offload:
-    """Run ``fn`` (slow local disk work: fsync, hashing a resumed prefix) and answer its result.
-
-    The sync driver calls it in place; the async driver runs it in a worker thread.
-    """
-
-    fn: Callable[[], Any]
-
-
-FileAction = Send | Sleep | Open | Read | Drain | Close | Refresh | Offload
-FileFlow = Generator[FileAction, Any, AssetReport]
-
-
-# --------------------------------------------------------------------------- local files
-
-
-def _lsize(path: Path) -> int | None:
-    """Size of a regular file; None if absent. A symlink is refused."""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return None
-    if path.is_symlink():
-        raise UnsafePathError(f"{path} is a symlink; refusing to use it")
-    return st.st_size
-
-
-def _read_small(path: Path, limit: int = 1 << 20) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
-    except FileNotFoundError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        return f.read(limit)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(folder: Path, name: str, data: bytes) -> None:
-    """Write ``folder/name`` through a temp file, fsync and ``os.replace``.
-
-    The temp name is unique per writer (``O_EXCL``, random suffix): two writers of one file
-    (threads or processes) never share or delete each other's temp file; the last rename wins.
-    """
-    final = dc.confined(folder, name)
-    if final.is_symlink():
-        raise UnsafePathError(f"{final} is a symlink; refusing to replace it")
-    tmp = dc.confined(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        _remove(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def file_lock(path: Path) -> filelock.FileLock:
-    """An inter-process lock on ``path`` (``flock``/``LockFileEx`` through ``filelock``).
-
-    ``thread_local=False``: the async driver takes it in a worker thread and may release it on
-    the event loop's thread. The lock file itself stays (removing it would race a waiter).
-    """
-    return filelock.FileLock(str(path), thread_local=False)
-
-
-def try_lock(lock: filelock.FileLock) -> bool:
-    """Take ``lock`` if it is free right now (never waits)."""
-    try:
-        lock.acquire(blocking=False)
-    except filelock.Timeout:
-        return False
-    return True
-
-
-def _remove(*paths: Path) -> None:
-    for p in paths:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-
-
-def prepare_folder(out: str | os.PathLike[str], resource_id: str) -> Path:
-    """Create ``out/<safe id>/`` and check it is a real folder inside ``out``."""
-    base = Path(out)
-    base.mkdir(parents=True, exist_ok=True)
-    folder = base / dc.resource_folder_name(resource_id)
-    if folder.is_symlink():
-        raise UnsafePathError(f"{folder} is a symlink; refusing to download into it")
-    folder.mkdir(exist_ok=True)
-    if folder.resolve().parent != base.resolve() or not folder.is_dir():
-        raise UnsafePathError(f"{folder} is not a folder inside {base}")
-    return folder
-
-
-class Manifest:
-    """The folder's ``.mint-download.json``, updated atomically after each complete file.
-
-    Every update re-reads the file and merges one entry into it under an inter-process lock
-    (``.mint-download.json.lock``), so concurrent downloaders into one folder (threads, tasks,
-    processes) never lose each other's entries.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.entries = self.read()  # as found at the start (for progress announcements)
-        self._lock = threading.Lock()
-
-    def read(self) -> dict[str, dc.ManifestEntry]:
-        """The entries on disk now."""
-        return dc.load_manifest(_read_small(dc.confined(self.folder, dc.MANIFEST_NAME), 1 << 24))
-
-    def entry(self, slot: str) -> dc.ManifestEntry | None:
-        """The entry on disk now for ``slot``."""
-        return self.read().get(slot)
-
-    def record(self, slot: str, entry: dc.ManifestEntry) -> None:
-        """Merge ``slot``'s entry into the manifest on disk (blocking on the lock)."""
-        with self._lock, file_lock(dc.confined(self.folder, dc.MANIFEST_NAME + ".lock")):
-            entries = self.read()
-            entries[slot] = entry
-            atomic_write(self.folder, dc.MANIFEST_NAME, dc.dump_manifest(entries))
-            self.entries = entries
+FileFlow = Generator[Action, Any, AssetReport]
 
 
 # ---------------------------------------------------------------------------------- the flow
@@ -286,7 +147,6 @@ class Job:
 
     planned: dc.PlannedAsset
     folder: Path
-    manifest: Manifest
     overwrite: bool
     policy: RetryPolicy
     clock: Clock
@@ -320,15 +180,15 @@ def _request(method: str, url: str, headers: dict[str, str] | None = None) -> ht
 
 def _open_flow(
     job: Job, method: str, url: str, offset: int, etag: str | None
-) -> Generator[FileAction, Any, tuple[httpx.Response | None, dc.Decision]]:
-    """One request with redirects followed by hand; the decision about its answer."""
+) -> Generator[Action, Any, tuple[httpx.Response | None, dc.Decision]]:
+    """One request with redirects followed by hand; the decision about its answer.
+
+    A ``GET`` is streamed (its body is read by the caller); a ``HEAD`` is a plain ``Send``.
+    """
     current, hops = url, 0
     while True:
         request = _request(method, current, dc.range_headers(offset, etag))
-        if method == "HEAD":
-            outcome = yield Send(request)
-        else:
-            outcome = yield Open(request)
+        outcome = yield (Send(request) if method == "HEAD" else Stream(request))
         if isinstance(outcome, httpx.HTTPError):
             return None, dc.RetryLater(to_error(outcome, job.clock.wall()), None)
         response: httpx.Response = outcome
@@ -351,152 +211,23 @@ def _open_flow(
         return response, decision
 
 
-class BackgroundHash:
-    """sha256 computed on a helper thread, overlapping the network reads of a download.
-
-    hashlib releases the GIL on large buffers; in the reading thread, hashing was the largest
-    cost of a big download (``bench/bench_downloads.py``: about 600 -> 800 MiB/s on loopback;
-    moving the file writes there too made it slower again on 2 cores). At most ``depth`` chunks
-    wait in the queue (constant memory). The thread ends at :meth:`stop` / :meth:`hexdigest`, or
-    when the object is garbage-collected.
-    """
-
-    def __init__(self, start: Any = None, depth: int = 8) -> None:
-        self._hash = start if start is not None else hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
-        self._thread = threading.Thread(target=self._drain, args=(self._queue, self._hash),
-                                        name="mint-sha256", daemon=True)  # fmt: skip
-        self._thread.start()
-        self._finalizer = weakref.finalize(self, self._queue.put, None)
-
-    @staticmethod
-    def _drain(q: queue.Queue[bytes | None], h: Any) -> None:
-        while (chunk := q.get()) is not None:
-            h.update(chunk)
-
-    def update(self, chunk: bytes) -> None:
-        self._queue.put(chunk)
-
-    def stop(self) -> None:
-        """Hash what is queued and end the thread."""
-        self._finalizer()  # sends the end marker once
-        self._thread.join()
-
-    def hexdigest(self) -> str:
-        self.stop()
-        return str(self._hash.hexdigest())
-
-
-class BackgroundWriteback:
-    """Starts the disk writeback of a file being written while the download goes on.
-
-    Every :meth:`kick` asks a helper thread to ``fdatasync`` what has been written so far (on a
-    duplicate descriptor that the thread owns and closes, so the writer's descriptor can close at
-    any time); the final ``fsync`` before the rename then only waits for the last stretch. On a
-    512 MiB download that final ``fsync`` was a fifth of the wall time
-    (``bench/bench_downloads.py``). Kicks while a sync is running are merged into one more.
-
-    :meth:`stop` never waits (it runs where an event loop or a Ctrl-C must not be held up): a
-    sync asked for but not started is dropped, one in progress finishes in the background, then
-    the thread ends. :meth:`join` waits for that; the download calls it off the event loop,
-    just before its own ``fsync``.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self._fd = os.dup(fd)
-        self._wake = threading.Event()
-        self._pending = False
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="mint-writeback", daemon=True)
-        try:
-            self._thread.start()
-        except BaseException:  # no thread to own the duplicate: close it here
-            os.close(self._fd)
-            raise
-
-    def _run(self) -> None:
-        try:
-            while not self._stopping:
-                self._wake.wait()
-                self._wake.clear()
-                while self._pending and not self._stopping:  # and kicks from during the last
-                    self._pending = False
-                    with contextlib.suppress(OSError):  # best effort: the final fsync still runs
-                        os.fdatasync(self._fd)
-        finally:
-            os.close(self._fd)
-
-    def kick(self) -> None:
-        """Ask for a sync of everything written so far (merged with one already asked for)."""
-        self._pending = True
-        self._wake.set()
-
-    def stop(self) -> None:
-        """End the thread without waiting: drops a sync not yet started."""
-        self._stopping = True
-        self._wake.set()
-
-    def join(self) -> None:
-        """:meth:`stop`, then wait until the thread has ended (its descriptor is closed)."""
-        self.stop()
-        self._thread.join()
-
-
-def _finish_part(fd: int, writeback: BackgroundWriteback | None) -> tuple[int, bytes]:
-    """Wait for the background writeback (if any), ``fsync`` the part file, and read back its
-    size and first bytes from the file itself (what the checks before the rename look at)."""
-    if writeback is not None:
-        writeback.join()
-    os.fsync(fd)
-    size = os.fstat(fd).st_size
-    os.lseek(fd, 0, os.SEEK_SET)
-    return size, os.read(fd, dc.HEAD_BYTES)
-
-
-def _hash_file(path: Path) -> str | None:
-    """sha256 of a whole file (None if it vanished), read in chunks."""
-    h = hashlib.sha256()
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
-    except FileNotFoundError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        while chunk := f.read(dc.CHUNK_SIZE):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _hash_prefix(part: Path, offset: int) -> Any:
-    """sha256 object over the first ``offset`` bytes already on disk (read in chunks)."""
-    h = hashlib.sha256()
-    fd = os.open(part, os.O_RDONLY | _NOFOLLOW | _BINARY)
-    with os.fdopen(fd, "rb") as f:
-        left = offset
-        while left > 0:
-            chunk = f.read(min(dc.CHUNK_SIZE, left))
-            if not chunk:
-                raise OSError(f"{part} is shorter than {offset} bytes")
-            h.update(chunk)
-            left -= len(chunk)
-    return h
-
-
-def caption_result(job: Job) -> AssetReport:
+def caption_flow(job: Job) -> FileFlow:
     """The caption is text from the API: written as ``caption.txt`` (no request)."""
     p = job.planned
     data = (p.text or "").encode("utf-8")
     final = dc.confined(job.folder, p.name())
     digest = hashlib.sha256(data).hexdigest()
-    if not job.overwrite and _lsize(final) == len(data) and _read_small(final) == data:
-        status: dc.Status = "skipped"
-    else:
-        atomic_write(job.folder, final.name, data)
-        status = "downloaded"
+    status: dc.Status = "downloaded"
+    same_size = not job.overwrite and (yield FileSize(final)) == len(data)
+    if same_size and (yield ReadSmall(final)) == data:
+        status = "skipped"
+    if status == "downloaded":
+        yield WriteAtomic(job.folder, final.name, data)
     job.progress(p, final, len(data), len(data), True, status)
     return AssetReport(p.kind, p.slot, None, final, status, len(data), digest)
 
 
-def _lock_flow(job: Job, lock: filelock.FileLock) -> Generator[FileAction, Any, MintError | None]:
+def _lock_flow(job: Job, path: Path) -> Generator[Action, Any, HeldLock | MintError]:
     """Take the file's lock: at once, or (``if_busy="wait"``) polling until ``lock_timeout``.
 
     Polls without blocking (a worker thread never sits in a lock a cancelled task would then
@@ -505,8 +236,9 @@ def _lock_flow(job: Job, lock: filelock.FileLock) -> Generator[FileAction, Any, 
     deadline: float | None = None
     delay = 0.02
     while True:
-        if (yield Offload(functools.partial(try_lock, lock))):
-            return None
+        held: HeldLock | None = yield TryLock(path)
+        if held is not None:
+            return held
         now = job.clock.monotonic()
         if deadline is None:
             deadline = now + (job.lock_timeout if job.lock_timeout is not None else float("inf"))
@@ -514,29 +246,30 @@ def _lock_flow(job: Job, lock: filelock.FileLock) -> Generator[FileAction, Any, 
             waited = "" if job.if_busy == "raise" else f" for {job.lock_timeout:g}s"
             return DownloadInProgressError(
                 f"{job.planned.kind}: another download of this file is running"
-                f"{waited} (lock {lock.lock_file})",
-                path=Path(lock.lock_file),
+                f"{waited} (lock {path})",
+                path=path,
             )
         yield Sleep(min(delay, deadline - now))
         delay = min(delay * 2, 0.5)
 
 
 def file_flow(job: Job) -> FileFlow:
-    """Download one asset under its file lock: skip, resume, retry, refresh, verify, publish."""
+    """Download one asset under its file lock: skip, resume, retry, refresh, verify, publish.
+
+    The driver releases the lock (and closes the part file) if the flow is abandoned.
+    """
     p = job.planned
     if p.url is None:
-        return caption_result(job)
-    lock = file_lock(dc.confined(job.folder, p.lock_name))
-    busy = yield from _lock_flow(job, lock)
-    if busy is not None:
+        return (yield from caption_flow(job))
+    got = yield from _lock_flow(job, dc.confined(job.folder, p.lock_name))
+    if isinstance(got, MintError):
         where = dc.confined(job.folder, p.name())
         job.progress(p, where, 0, None, True, "failed")
         return AssetReport(p.kind, p.slot, dc.url_without_query(p.url), where, "failed",
-                           error=busy)  # fmt: skip
-    try:
-        return (yield from _locked_file_flow(job, p.url))
-    finally:
-        lock.release()
+                           error=got)  # fmt: skip
+    report = yield from _locked_file_flow(job, p.url)
+    yield Unlock(got)
+    return report
 
 
 def _locked_file_flow(job: Job, url: str) -> FileFlow:
@@ -545,7 +278,8 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
     part = dc.confined(folder, p.part_name)
     sidecar = dc.confined(folder, p.sidecar_name)
     # Read under the lock: a writer that held it before may have just completed this file.
-    entry: dc.ManifestEntry | None = yield Offload(functools.partial(job.manifest.entry, p.slot))
+    entries: dict[str, dc.ManifestEntry] = yield ReadManifest(folder)
+    entry = entries.get(p.slot)
     refreshed = False
     attempts = dc.Attempts(job.policy)
     restarts = 0
@@ -560,7 +294,7 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
     # -- skip: a complete file recorded in the manifest, confirmed by HEAD (ETag and size).
     if entry is not None:
         existing = dc.confined(folder, dc.safe_component(entry.name))
-        if dc.skip_candidate(entry, url, _lsize(existing), job.overwrite):
+        if dc.skip_candidate(entry, url, (yield FileSize(existing)), job.overwrite):
             job.progress(p, existing, 0, entry.size, False, "checking")
             while True:
                 response, decision = yield from _open_flow(job, "HEAD", url, 0, None)
@@ -583,8 +317,7 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
             )
             if confirmed and dc.skip_check(job.verify, entry) == "sha256":
                 # The bytes on disk, not only their count: a corrupt file is fetched again.
-                on_disk = yield Offload(functools.partial(_hash_file, existing))
-                confirmed = on_disk == entry.sha256
+                confirmed = (yield HashFile(existing)) == entry.sha256
             if confirmed:
                 job.progress(p, existing, entry.size, entry.size, True, "skipped")
                 return AssetReport(p.kind, p.slot, dc.url_without_query(url), existing,
@@ -594,8 +327,8 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
     ignore_part = job.overwrite
     while True:
         # -- where to start: resume a partial file of the same URL and strong ETag.
-        info = dc.PartInfo.from_json(_read_small(sidecar) or b"")
-        part_size = _lsize(part)
+        info = dc.PartInfo.from_json((yield ReadSmall(sidecar)) or b"")
+        part_size = yield FileSize(part)
         offset = dc.resume_offset(part_size, info, url, ignore_part)
         ignore_part = False
         etag = info.etag if offset and info else None
@@ -604,7 +337,7 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
         if isinstance(decision, dc.Restart):
             if response is not None:
                 yield Close(response)
-            _remove(part, sidecar)
+            yield Remove((part, sidecar))
             restarts += 1
             if restarts > 2:
                 return failed(
@@ -637,7 +370,7 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
         if start and info is not None and decision.total != info.total:
             # Same ETag, another size: the part file cannot be a prefix of this one.
             yield Close(response)
-            _remove(part, sidecar)
+            yield Remove((part, sidecar))
             restarts += 1
             if restarts > 2:
                 clean = dc.url_without_query(url)
@@ -649,76 +382,50 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
                                             ("the API", job.stated_size)])  # fmt: skip
         except AssetVerificationError as exc:
             yield Close(response)
-            _remove(part, sidecar)
+            yield Remove((part, sidecar))
             return failed(exc)
 
-        # -- stream the body into the part file, hashing as it goes.
+        # -- stream the body into the part file (hashed as it is written).
         name = entry.name if entry and entry.url == dc.url_without_query(url) else None
         final = dc.confined(folder, name or p.name(response.headers.get("content-type")))
-        if final.is_symlink():
+        if (yield IsSymlink(final)):
             yield Close(response)
             return failed(UnsafePathError(f"{final} is a symlink; refusing to replace it"), final)
         if start:  # re-reading the kept part to hash it can take seconds: say so
             job.progress(p, final, start, decision.total, False, "resuming")
-        prefix_hash = (
-            (yield Offload(functools.partial(_hash_prefix, part, start))) if start else None
-        )
         resumed_from = start
         clean = dc.url_without_query(url)
         sidecar_data = dc.PartInfo(clean, decision.etag, expected).to_json()
-        yield Offload(functools.partial(atomic_write, folder, sidecar.name, sidecar_data))
-        fd = os.open(part, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _BINARY, 0o644)
-        written = reported = start
+        yield WriteAtomic(folder, sidecar.name, sidecar_data)
+        handle = yield OpenPart(part, start)
+        written = reported = synced = start
         broken: MintError | None = None
-        # The buffer gathers small chunks (TLS gives 16 KiB records) into fewer writes; a chunk
-        # bigger than the buffer (plain HTTP gives up to 1 MiB) goes to the file without a copy.
-        with os.fdopen(fd, "r+b", buffering=WRITE_BUFFER) as f:
-            f.truncate(start)
-            f.seek(start)
-            hasher = BackgroundHash(prefix_hash)
-            writeback: BackgroundWriteback | None = None
-            synced = written
-            try:
-                if _HAS_FDATASYNC:
-                    writeback = BackgroundWriteback(f.fileno())
-                while True:
-                    chunk = yield Read(response)
-                    if isinstance(chunk, httpx.HTTPError):
-                        broken = to_error(chunk, job.clock.wall())
-                        break
-                    if not chunk:
-                        break
-                    if written == 0 and dc.is_html(None, chunk):
-                        broken = AssetVerificationError(
-                            f"{clean}: an HTML page, not an asset", url=clean
-                        )
-                        break
-                    f.write(chunk)
-                    hasher.update(chunk)
-                    written += len(chunk)
-                    if written - reported >= dc.CHUNK_SIZE:
-                        reported = written
-                        job.progress(p, final, written, expected, False, "downloading")
-                    # No kick once the body is complete: the fsync before the rename follows.
-                    if (
-                        writeback is not None
-                        and written - synced >= WRITEBACK_EVERY
-                        and (expected is None or written < expected)
-                    ):
-                        synced = written
-                        f.flush()
-                        writeback.kick()
-            finally:  # also when abandoned (Ctrl-C): nothing here waits for the disk
-                hasher.stop()
-                if writeback is not None:
-                    writeback.stop()
-            f.flush()
-            disk_size, head = yield Offload(functools.partial(_finish_part, f.fileno(), writeback))
+        while True:
+            chunk = yield ReadChunk(response)
+            if isinstance(chunk, httpx.HTTPError):
+                broken = to_error(chunk, job.clock.wall())
+                break
+            if not chunk:
+                break
+            if written == 0 and dc.is_html(None, chunk):
+                broken = AssetVerificationError(f"{clean}: an HTML page, not an asset", url=clean)
+                break
+            written += len(chunk)
+            # Hand the data to the disk now and then; not once the body is complete (the
+            # fsync before the rename follows).
+            kick = written - synced >= WRITEBACK_EVERY and (expected is None or written < expected)
+            if kick:
+                synced = written
+            yield WritePart(handle, chunk, kick)
+            if written - reported >= dc.CHUNK_SIZE:
+                reported = written
+                job.progress(p, final, written, expected, False, "downloading")
+        state: PartState = yield FinishPart(handle)
         yield Close(response)
         made_progress = written > start
 
         if isinstance(broken, AssetVerificationError):
-            _remove(part, sidecar)
+            yield Remove((part, sidecar))
             return failed(broken, final)
         if broken is None and expected is None:
             # Neither framing nor the API gave a size (a close-delimited body): a cut
@@ -726,7 +433,7 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
             _, probe = yield from _open_flow(job, "HEAD", url, 0, None)
             if isinstance(probe, dc.Accept):
                 if probe.etag and decision.etag and probe.etag != decision.etag:
-                    _remove(part, sidecar)  # changed while it was read: start over
+                    yield Remove((part, sidecar))  # changed while it was read: start over
                     restarts += 1
                     if restarts > 2:
                         return failed(AssetVerificationError(
@@ -735,8 +442,7 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
                 expected = probe.total
                 if expected is not None:
                     sidecar_data = dc.PartInfo(clean, decision.etag, expected).to_json()
-                    yield Offload(functools.partial(atomic_write, folder, sidecar.name,
-                                                    sidecar_data))  # fmt: skip
+                    yield WriteAtomic(folder, sidecar.name, sidecar_data)
         if broken is None and expected is not None and written < expected:
             broken = AssetVerificationError(
                 f"{clean}: body ended after {written} of {expected} bytes", url=clean
@@ -751,27 +457,26 @@ def _locked_file_flow(job: Job, url: str) -> FileFlow:
         # -- verify what is on disk (its size and first bytes, read back), then move into place.
         ext = final.suffix.lstrip(".")
         try:
-            if disk_size != written:
+            if state.size != written:
                 raise AssetVerificationError(
-                    f"{clean}: {disk_size} bytes on disk, {written} written", url=clean
+                    f"{clean}: {state.size} bytes on disk, {written} written", url=clean
                 )
-            dc.verify(p.kind, ext, head, disk_size, expected, url,
+            dc.verify(p.kind, ext, state.head, state.size, expected, url,
                       response.headers.get("content-type"))  # fmt: skip
         except AssetVerificationError as exc:
-            _remove(part, sidecar)
+            yield Remove((part, sidecar))
             return failed(exc, final)
-        os.replace(part, final)
-        _remove(sidecar)
-        yield Offload(functools.partial(_fsync_dir, folder))
-        digest = hasher.hexdigest()
-        recorded = dc.ManifestEntry(final.name, clean, decision.etag, written, digest)
-        yield Offload(functools.partial(job.manifest.record, p.slot, recorded))
+        yield Replace(part, final)
+        yield Remove((sidecar,))
+        yield SyncFolder(folder)
+        recorded = dc.ManifestEntry(final.name, clean, decision.etag, written, state.sha256)
+        yield RecordManifest(folder, p.slot, recorded)
         job.progress(p, final, written, written, True, "downloaded")
-        return AssetReport(p.kind, p.slot, clean, final, "downloaded", written, digest,
+        return AssetReport(p.kind, p.slot, clean, final, "downloaded", written, state.sha256,
                            resumed_from)  # fmt: skip
 
 
-# ------------------------------------------------------------------------------- the drivers
+# ------------------------------------------------------------------- the asset HTTP client
 
 
 def _asset_client(
@@ -806,166 +511,6 @@ def _asset_client(
         ),
         timeout=httpx.Timeout(timeout),
     )
-
-
-def _read_body(response: httpx.Response) -> bytes | None:
-    """The body if it is already in memory (a response built from bytes), else None."""
-    try:
-        return response.content
-    except httpx.ResponseNotRead:
-        return None
-
-
-def _sync_chunks(response: httpx.Response) -> Iterator[bytes]:
-    body = _read_body(response)
-    if body is None:
-        return response.iter_raw()
-    return (body[i : i + dc.CHUNK_SIZE] for i in range(0, len(body), dc.CHUNK_SIZE))
-
-
-async def _async_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    body = _read_body(response)
-    if body is None:
-        async for chunk in response.aiter_raw():
-            yield chunk
-        return
-    for i in range(0, len(body), dc.CHUNK_SIZE):
-        yield body[i : i + dc.CHUNK_SIZE]
-
-
-async def in_thread(fn: Callable[[], T]) -> T:
-    """``fn()`` in a worker thread; a cancellation waits for it to end before it goes on.
-
-    The flow's cleanup (closing a file, releasing a lock) must not run while the thread still
-    uses that file or is taking that lock.
-    """
-    task = asyncio.ensure_future(asyncio.to_thread(fn))
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        while not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait([task])
-        if not task.cancelled():
-            task.exception()  # retrieved: the cancellation is what goes on
-        raise
-
-
-class _Stopped(BaseException):
-    """Raised in a download worker when the caller was interrupted (Ctrl-C): stop at once,
-    keep the partial file for the next run to resume."""
-
-
-def drive_sync(
-    flow: FileFlow,
-    client: httpx.Client,
-    sleep: Callable[[float], None],
-    refresh: Callable[[str], str | MintError | None],
-    stop: threading.Event | None = None,
-) -> AssetReport:
-    """Run one file flow with blocking I/O (until it ends or ``stop`` is set)."""
-    # With the real clock, a stop (Ctrl-C) also ends a Retry-After wait at once.
-    pause: Callable[[float], object] = (
-        stop.wait if stop is not None and sleep is time.sleep else sleep
-    )
-    chunks: dict[int, Iterator[bytes]] = {}
-    opened: list[httpx.Response] = []
-    outcome: Any = None
-    try:
-        while True:
-            if stop is not None and stop.is_set():
-                raise _Stopped
-            try:
-                action = flow.send(outcome)
-            except StopIteration as stop:
-                result: AssetReport = stop.value
-                return result
-            outcome = None
-            try:
-                if isinstance(action, Send):
-                    outcome = client.send(action.request)
-                elif isinstance(action, Open):
-                    outcome = client.send(action.request, stream=True)
-                    opened.append(outcome)
-                elif isinstance(action, Read):
-                    it = chunks.get(id(action.response))
-                    if it is None:
-                        it = chunks[id(action.response)] = _sync_chunks(action.response)
-                    outcome = next(it, b"")
-                elif isinstance(action, Drain):
-                    action.response.read()
-                    action.response.close()
-                elif isinstance(action, Close):
-                    chunks.pop(id(action.response), None)
-                    action.response.close()
-                elif isinstance(action, Sleep):
-                    pause(action.seconds)
-                elif isinstance(action, Offload):
-                    outcome = action.fn()
-                else:
-                    outcome = refresh(action.slot)
-            except httpx.HTTPError as exc:
-                outcome = exc
-    finally:
-        flow.close()
-        for r in opened:
-            r.close()
-
-
-async def drive_async(
-    flow: FileFlow,
-    client: httpx.AsyncClient,
-    sleep: Callable[[float], Awaitable[None]],
-    refresh: Callable[[str], Awaitable[str | MintError | None]],
-) -> AssetReport:
-    """The ``await`` twin of :func:`drive_sync`.
-
-    ``Offload`` actions (fsync, hashing a resumed prefix: the slow disk work) run in a worker
-    thread, so they never block the event loop; the small per-chunk writes stay inline.
-    """
-    chunks: dict[int, AsyncIterator[bytes]] = {}
-    opened: list[httpx.Response] = []
-    outcome: Any = None
-    try:
-        while True:
-            try:
-                action = flow.send(outcome)
-            except StopIteration as stop:
-                result: AssetReport = stop.value
-                return result
-            outcome = None
-            try:
-                if isinstance(action, Send):
-                    outcome = await client.send(action.request)
-                elif isinstance(action, Open):
-                    outcome = await client.send(action.request, stream=True)
-                    opened.append(outcome)
-                elif isinstance(action, Read):
-                    ait = chunks.get(id(action.response))
-                    if ait is None:
-                        ait = chunks[id(action.response)] = _async_chunks(action.response)
-                    try:
-                        outcome = await ait.__anext__()
-                    except StopAsyncIteration:
-                        outcome = b""
-                elif isinstance(action, Drain):
-                    await action.response.aread()
-                    await action.response.aclose()
-                elif isinstance(action, Close):
-                    chunks.pop(id(action.response), None)
-                    await action.response.aclose()
-                elif isinstance(action, Sleep):
-                    await sleep(action.seconds)
-                elif isinstance(action, Offload):
-                    outcome = await in_thread(action.fn)
-                else:
-                    outcome = await refresh(action.slot)
-            except httpx.HTTPError as exc:
-                outcome = exc
-    finally:
-        flow.close()
-        for r in opened:
-            await r.aclose()
 
 
 # -------------------------------------------------------------------------- source, setup
@@ -1020,7 +565,7 @@ def resolve_flow(core: Core, source: Source) -> Flow[Resolved]:
 
 class _FreshUrls:
     """The source re-read at most once per download call (expired or denied URLs): the fresh URL
-    of each slot, or the error of that one re-read. Both drivers guard it with their own lock."""
+    of each slot, or the error of that one re-read. Both fan-outs guard it with their own lock."""
 
     def __init__(self, settings: _Settings) -> None:
         self._settings = settings
@@ -1049,51 +594,76 @@ class _FreshUrls:
         return got if isinstance(got, MintError) or got is None else got.get(slot)
 
 
+@attrs.frozen
+class _Args:
+    """The arguments of ``download()`` (checked before anything is sent or written)."""
+
+    out: str | os.PathLike[str]
+    include: list[str] | str | None
+    spz_resolution: str | None
+    overwrite: bool
+    max_concurrency: int
+    progress: ProgressArg
+    if_busy: IfBusy = "wait"
+    lock_timeout: float | None = 300.0
+    verify: Verify | None = None
+
+    def check(self) -> None:
+        """``InvalidArgumentError`` for a value no download can use."""
+        if self.max_concurrency < 1:
+            raise InvalidArgumentError("max_concurrency must be at least 1")
+        if self.if_busy not in ("wait", "raise"):
+            raise InvalidArgumentError(f"if_busy must be 'wait' or 'raise', not {self.if_busy!r}")
+        if self.lock_timeout is not None and not is_seconds(self.lock_timeout):
+            raise InvalidArgumentError(
+                "lock_timeout must be a finite number of seconds >= 0 or None, "
+                f"not {self.lock_timeout!r}"
+            )
+        if self.verify not in (None, "size", "sha256"):
+            raise InvalidArgumentError(
+                f"verify must be 'size', 'sha256' or None, not {self.verify!r}"
+            )
+        progress = self.progress
+        if not (progress in (None, False, True, "bar") or callable(progress)):
+            raise InvalidArgumentError(
+                f"progress must be a callable, 'bar', True or None; got {progress!r}"
+            )
+
+
 class _Settings:
-    """What both drivers share: the plan, the folder, the manifest and the progress sink."""
+    """What a download call's file flows share: the plan, the folder, the manifest as found at
+    the start (for the announcements) and the progress sink."""
 
     def __init__(
         self,
+        args: _Args,
         resolved: Resolved,
-        out: str | os.PathLike[str],
-        include: Iterable[str] | None,
-        spz_resolution: str | None,
-        overwrite: bool,
-        max_concurrency: int,
-        progress: ProgressArg,
+        plan: list[dc.PlannedAsset],
+        folder: Path,
+        entries: dict[str, dc.ManifestEntry],
         core: Core,
-        *,
-        if_busy: IfBusy = "wait",
-        lock_timeout: float | None = 300.0,
-        verify: Verify | None = None,
     ) -> None:
-        if max_concurrency < 1:
-            raise InvalidArgumentError("max_concurrency must be at least 1")
-        if if_busy not in ("wait", "raise"):
-            raise InvalidArgumentError(f"if_busy must be 'wait' or 'raise', not {if_busy!r}")
-        if lock_timeout is not None and not is_seconds(lock_timeout):
-            raise InvalidArgumentError(
-                f"lock_timeout must be a finite number of seconds >= 0 or None, not {lock_timeout!r}"
-            )
-        if verify not in (None, "size", "sha256"):
-            raise InvalidArgumentError(f"verify must be 'size', 'sha256' or None, not {verify!r}")
-        self.if_busy: IfBusy = if_busy
-        self.lock_timeout = lock_timeout
-        self.verify: Verify | None = verify
-        self.include = (
-            list(include) if include is not None and not isinstance(include, str) else include
-        )
-        self.spz_resolution = spz_resolution
-        self.plan = dc.plan_assets(resolved.assets, self.include, spz_resolution)
+        self.include = args.include
+        self.spz_resolution = args.spz_resolution
+        self.overwrite = args.overwrite
+        self.max_concurrency = args.max_concurrency
+        self.if_busy: IfBusy = args.if_busy
+        self.lock_timeout = args.lock_timeout
+        self.verify: Verify | None = args.verify
+        self.progress = args.progress
         self.resolved = resolved
-        self.folder = prepare_folder(out, resolved.resource_id)
-        self.manifest = Manifest(self.folder)
-        self.max_concurrency = max_concurrency
-        self.sink, self.closer = _progress_sink(progress)
+        self.plan = plan
+        self.folder = folder
+        self.entries = entries
+        self.core = core
+        self.sink: Callable[[DownloadProgress], object] | None = None
+        self.closer: Callable[[], None] = lambda: None
         self._totals = dc.ProgressTotals()
         self._lock = threading.Lock()
-        self.core = core
-        self.overwrite = overwrite
+
+    def start(self) -> None:
+        """Open the progress sink (a rich bar starts here) and announce every file."""
+        self.sink, self.closer = _progress_sink(self.progress)
         self.announce()
 
     def on_progress(
@@ -1114,25 +684,40 @@ class _Settings:
     def announce(self) -> None:
         """One ``planned`` event per file before any request, so a total knows every file."""
         for p in self.plan:
-            entry = self.manifest.entries.get(p.slot)
+            entry = self.entries.get(p.slot)
             size = dc.known_size(p, self.resolved.assets, entry)
             same = entry is not None and p.url and entry.url == dc.url_without_query(p.url)
             name = entry.name if same and entry is not None else p.name()
             self.on_progress(p, self.folder / dc.safe_component(name), 0, size, False, "planned")
 
     def job(self, planned: dc.PlannedAsset) -> Job:
-        return Job(planned, self.folder, self.manifest, self.overwrite, self.core.retry,
-                   self.core.clock, self.on_progress, self.if_busy, self.lock_timeout,
-                   self.verify, dc.stated_size(planned, self.resolved.assets))  # fmt: skip
+        return Job(planned, self.folder, self.overwrite, self.core.retry, self.core.clock,
+                   self.on_progress, self.if_busy, self.lock_timeout, self.verify,
+                   dc.stated_size(planned, self.resolved.assets))  # fmt: skip
 
     def report(self, results: list[AssetReport]) -> DownloadReport:
-        report = DownloadReport(self.resolved.resource_id, self.folder, tuple(results))
-        return report
+        return DownloadReport(self.resolved.resource_id, self.folder, tuple(results))
 
     def failed_report(self, planned: dc.PlannedAsset, exc: BaseException) -> AssetReport:
         url = dc.url_without_query(planned.url) if planned.url else None
         return AssetReport(planned.kind, planned.slot, url, self.folder / planned.name(),
                            "failed", error=dc.as_error(exc))  # fmt: skip
+
+
+def setup_flow(core: Core, source: Source, args: _Args) -> Flow[_Settings]:
+    """Check the arguments, read the source if needed, plan the files, create the folder and
+    read its manifest: everything before the file flows start."""
+    args.check()
+    resolved = yield from resolve_flow(core, source)
+    plan = dc.plan_assets(resolved.assets, args.include, args.spz_resolution)
+    folder: Path = yield PrepareFolder(args.out, resolved.resource_id)
+    entries: dict[str, dc.ManifestEntry] = yield ReadManifest(folder)
+    return _Settings(args, resolved, plan, folder, entries, core)
+
+
+def _args(out: str | os.PathLike[str], include: Iterable[str] | None, **rest: Any) -> _Args:
+    listed = list(include) if include is not None and not isinstance(include, str) else include
+    return _Args(out, listed, **rest)
 
 
 def _finish(report: DownloadReport, allow_partial: bool) -> DownloadReport:
@@ -1271,11 +856,10 @@ class Assets:
         **options: Unpack[RequestOptions],
     ) -> DownloadReport:
         c = self._r.using(options)  # timeout also bounds asset requests; extra_* only API ones
-        core = c.core
-        resolved = c.run(resolve_flow(core, source))
-        s = _Settings(resolved, out, include, spz_resolution, overwrite, max_concurrency,
-                      progress, core, if_busy=if_busy, lock_timeout=lock_timeout,
-                      verify=verify)  # fmt: skip
+        args = _args(out, include, spz_resolution=spz_resolution, overwrite=overwrite,
+                     max_concurrency=max_concurrency, progress=progress, if_busy=if_busy,
+                     lock_timeout=lock_timeout, verify=verify)  # fmt: skip
+        s = c.run(setup_flow(c.core, source, args))
         lock = threading.Lock()
         fresh = _FreshUrls(s)
 
@@ -1283,22 +867,24 @@ class Assets:
             with lock:
                 if fresh.needed:
                     try:
-                        fresh.store(c.run(resolved.reread()))
+                        fresh.store(c.run(s.resolved.reread()))
                     except MintError as exc:
                         fresh.store(exc)
             return fresh.url(slot)
 
         client = _asset_client(httpx.Client, c, asset_transport)
-
-        stop = threading.Event()
+        stream = functools.partial(client.send, stream=True)
+        stop = threading.Event()  # set on Ctrl-C: every worker's driver stops at once
 
         def one(planned: dc.PlannedAsset) -> AssetReport:
             try:
-                return drive_sync(file_flow(s.job(planned)), client, c.sleep, refresh, stop)
+                return run_sync(file_flow(s.job(planned)), client.send, c.sleep, stream=stream,
+                                refresh=refresh, stop=stop)  # fmt: skip
             except (MintError, OSError) as exc:
                 return s.failed_report(planned, exc)
 
         try:
+            s.start()
             workers = max(1, min(max_concurrency, len(s.plan)))
             with concurrent.futures.ThreadPoolExecutor(workers, "mint-download") as pool:
                 try:
@@ -1352,11 +938,10 @@ class AsyncAssets:
         **options: Unpack[RequestOptions],
     ) -> DownloadReport:
         c = self._r.using(options)  # timeout also bounds asset requests; extra_* only API ones
-        core = c.core
-        resolved = await c.run(resolve_flow(core, source))
-        s = _Settings(resolved, out, include, spz_resolution, overwrite, max_concurrency,
-                      progress, core, if_busy=if_busy, lock_timeout=lock_timeout,
-                      verify=verify)  # fmt: skip
+        args = _args(out, include, spz_resolution=spz_resolution, overwrite=overwrite,
+                     max_concurrency=max_concurrency, progress=progress, if_busy=if_busy,
+                     lock_timeout=lock_timeout, verify=verify)  # fmt: skip
+        s = await c.run(setup_flow(c.core, source, args))
         lock = asyncio.Lock()
         fresh = _FreshUrls(s)
 
@@ -1364,23 +949,27 @@ class AsyncAssets:
             async with lock:
                 if fresh.needed:
                     try:
-                        fresh.store(await c.run(resolved.reread()))
+                        fresh.store(await c.run(s.resolved.reread()))
                     except MintError as exc:
                         fresh.store(exc)
             return fresh.url(slot)
 
         client = _asset_client(httpx.AsyncClient, c, async_asset_transport)
+        stream = functools.partial(client.send, stream=True)
         gate = asyncio.Semaphore(max_concurrency)
 
         async def one(planned: dc.PlannedAsset) -> AssetReport:
             async with gate:
                 try:
-                    return await drive_async(file_flow(s.job(planned)), client, c.sleep, refresh)
+                    return await run_async(file_flow(s.job(planned)), client.send, c.sleep,
+                                           stream=stream, refresh=refresh)  # fmt: skip
                 except (MintError, OSError) as exc:
                     return s.failed_report(planned, exc)
 
-        tasks = [asyncio.ensure_future(one(p)) for p in s.plan]
+        tasks: list[asyncio.Future[AssetReport]] = []
         try:
+            s.start()
+            tasks = [asyncio.ensure_future(one(p)) for p in s.plan]
             results = list(await asyncio.gather(*tasks))
         except BaseException:  # cancelled, or a callback raised: stop every other file now
             for task in tasks:
