@@ -2,11 +2,13 @@
 
 Example:
     >>> from mint_ext import Mint
-    >>> with Mint() as mint:                                    # doctest: +SKIP
+    >>> with Mint() as mint:  # MINT_API_KEY, MINT_BASE_URL
     ...     op = mint.worlds.generate(prompt="A quiet greenhouse", generation_mode="review")
-    ...     op = mint.operations.wait(op)                       # stops at preview_ready
+    ...     op = mint.operations.wait(op)  # stops at preview_ready
     ...     op = mint.operations.wait(mint.operations.approve(op))
-    ...     report = mint.assets.download(op, "out/")
+    ...     report = mint.assets.download(op, out)  # out/<world id>/...
+    >>> print(op.status, report.ok)
+    succeeded True
 
 The low-level generated client is the separate package ``mint_client``; it is not re-exported here.
 """

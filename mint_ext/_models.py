@@ -321,8 +321,9 @@ class _Public:
         Raises ``ValueError``/``KeyError``/``TypeError`` when it does not match the spec.
 
         Example:
-            >>> import json; saved = json.dumps(op.to_dict())        # doctest: +SKIP
-            >>> Operation.from_dict(json.loads(saved)) == op         # doctest: +SKIP
+            >>> import json
+            >>> saved = json.dumps(op.to_dict())
+            >>> Operation.from_dict(json.loads(saved)) == op
             True
         """
         if not isinstance(src_dict, Mapping):
@@ -484,8 +485,11 @@ class WorldAssets(_Public, gen.WorldAssets):
     ``spz_urls`` is always a mapping (empty when the API sends null).
 
     Example:
-        >>> assets = op.assets                                   # doctest: +SKIP
-        >>> assets.spz_urls.get("500k"), assets.rad_url         # doctest: +SKIP
+        >>> assets = op.world_assets
+        >>> sorted(assets.spz_urls)
+        ['100k', '500k', 'full_res']
+        >>> print(assets.rad_url.startswith("http"))
+        True
     """
 
     spz_urls: SpzUrls
@@ -496,13 +500,18 @@ class WorldAssets(_Public, gen.WorldAssets):
 
 
 _MODEL_URL_KEYS = frozenset({"glbUrl", "optimizedGlbUrl", "previewImageUrl", "thumbnailUrl"})
+_MODEL_ASSET_KEYS = ("glbUrl", "optimizedGlbUrl", "previewImageUrl", "thumbnailUrl")
+_WORLD_ASSET_KEYS = ("spzUrls", "radUrl", "colliderMeshUrl", "panoUrl", "previewImageUrl",
+                     "thumbnailUrl", "caption")  # fmt: skip
 
 
 class ModelAssets(_Public, gen.ModelAssets):
     """Files of a 3D model: every ``ModelAssets`` field of the spec.
 
     Example:
-        >>> mint.models.get("model_123").assets.glb_url          # doctest: +SKIP
+        >>> model = mint.models.get(model_op.resource_id)
+        >>> print(model.assets.glb_url.endswith(".glb"))
+        True
     """
 
     @property
@@ -531,7 +540,12 @@ class ErrorInfo(_Public, gen.OperationError):
     """Why an operation failed: a snake_case ``code`` and a human ``message``.
 
     Example:
-        >>> if op.is_failed: print(op.error.code, op.error.message)   # doctest: +SKIP
+        >>> from mint_ext import OperationFailedError
+        >>> try:
+        ...     mint.operations.wait(failed_op)
+        ... except OperationFailedError as exc:
+        ...     print(exc.operation.error.code, exc.operation.error.message)
+        content_policy The prompt was refused.
     """
 
 
@@ -539,10 +553,12 @@ class Billing(_Public, gen.Billing):
     """What a ``billing_required`` operation needs before ``operations.resume``.
 
     Example:
-        >>> try:                                                  # doctest: +SKIP
-        ...     mint.operations.wait(op)
+        >>> from mint_ext import BillingRequiredError
+        >>> try:
+        ...     mint.operations.wait(billing_op)
         ... except BillingRequiredError as exc:
         ...     print(exc.billing.required_credits, exc.billing.action_url)
+        120 https://mint.gg/settings/billing
     """
 
 
@@ -550,8 +566,8 @@ class ResourceRef(_Public, gen.OperationResource):
     """The world or model an operation produces.
 
     Example:
-        >>> op.resource.type, op.resource.id                      # doctest: +SKIP
-        ('world', 'world_123')
+        >>> print(op.resource.type, op.resource.id.startswith("world_"))
+        world True
     """
 
     @property
@@ -564,9 +580,12 @@ class Operation(_Identified, gen.Operation):  # type: ignore[misc]  # see _Ident
     """A long-running Mint operation, as last seen.
 
     Example:
-        >>> op = mint.worlds.generate(prompt="A quiet greenhouse")  # doctest: +SKIP
-        >>> op.status, op.is_active                                   # doctest: +SKIP
-        ('queued', True)
+        >>> op = mint.worlds.generate(prompt="A quiet greenhouse")
+        >>> print(op.status, op.is_active)
+        queued True
+        >>> op = mint.operations.wait(op)
+        >>> print(op.status, op.is_terminal, op.world_assets.pano_url is not None)
+        succeeded True True
     """
 
     resource: ResourceRef | None
@@ -634,13 +653,57 @@ class Operation(_Identified, gen.Operation):  # type: ignore[misc]  # see _Ident
         """The id of the world or model, once there is one."""
         return self.resource.id if self.resource else None
 
+    @property
+    def kind(self) -> str:
+        """What the operation produces: ``"world"`` or ``"model"`` (from ``resource.type``, else
+        from ``type``: ``world_generation`` -> ``world``)."""
+        kind = getattr(self.resource, "type_", None)
+        if isinstance(kind, str) and kind:
+            return str(kind)
+        return str(self.type_).split("_", 1)[0]
+
+    @property
+    def world_assets(self) -> WorldAssets:
+        """``assets`` typed as :class:`WorldAssets`, for an operation that produces a world.
+
+        Before anything is produced every URL is None (and ``spz_urls`` empty), as in the API.
+        Raises ``AttributeError`` for an operation that produces a model (see ``model_assets``).
+
+        Example:
+            >>> print(op.world_assets.rad_url is not None, review_op.kind)
+            True world
+        """
+        if isinstance(self.assets, WorldAssets):
+            return self.assets
+        if self.assets is None and self.kind == "world":
+            return WorldAssets.from_dict(dict.fromkeys(_WORLD_ASSET_KEYS))
+        raise AttributeError(f"operation {self.id} produces a {self.kind}, not a world")
+
+    @property
+    def model_assets(self) -> ModelAssets:
+        """``assets`` typed as :class:`ModelAssets`, for an operation that produces a model.
+
+        Before anything is produced every URL is None, as in the API. Raises ``AttributeError``
+        for an operation that produces a world (see ``world_assets``).
+
+        Example:
+            >>> print(model_op.model_assets.glb_url is not None, model_op.kind)
+            True model
+        """
+        if isinstance(self.assets, ModelAssets):
+            return self.assets
+        if self.assets is None and self.kind == "model":
+            return ModelAssets.from_dict(dict.fromkeys(_MODEL_ASSET_KEYS))
+        raise AttributeError(f"operation {self.id} produces a {self.kind}, not a model")
+
 
 class World(_Identified, gen.World):  # type: ignore[misc]  # see _Identified
     """A generated world (``GET /v1/worlds/{id}``).
 
     Example:
-        >>> world = mint.worlds.get("world_123")                  # doctest: +SKIP
-        >>> world.asset_stage, world.assets.rad_url               # doctest: +SKIP
+        >>> world = mint.worlds.get(op.resource_id)
+        >>> print(world.asset_stage, world.assets.rad_url.endswith(".rad"))
+        final True
     """
 
     assets: WorldAssets | None
@@ -654,8 +717,9 @@ class Model(_Identified, gen.Model):  # type: ignore[misc]  # see _Identified
     """A generated 3D model (``GET /v1/models/{id}``).
 
     Example:
-        >>> model = mint.models.get("model_123")                  # doctest: +SKIP
-        >>> model.assets.optimized_glb_url                        # doctest: +SKIP
+        >>> model = mint.models.get(model_op.resource_id)
+        >>> print(model.asset_stage, model.assets.glb_url.endswith(".glb"))
+        final True
     """
 
     assets: ModelAssets | None
@@ -670,7 +734,9 @@ class Account(_TopLevel, gen.Me):
     spec, and the shortcuts ``user_id``, ``email`` and ``scopes``.
 
     Example:
-        >>> mint.account.me().user_id                             # doctest: +SKIP
+        >>> me = mint.account.me()
+        >>> print(me.user_id.startswith("0x"), me.scopes)
+        True ('mint:assets:read', 'mint:assets:generate')
     """
 
     @property
@@ -695,7 +761,9 @@ class Usage(_TopLevel, gen.Usage):
     """Available Credits and usage (``GET /v1/usage``).
 
     Example:
-        >>> mint.account.usage().credits_available                # doctest: +SKIP
+        >>> usage = mint.account.usage()
+        >>> print(type(usage.credits_available).__name__, usage.credits_available > 0)
+        float True
     """
 
     subscription: FreeForm | Unset | None
@@ -712,9 +780,13 @@ class Page(Generic[T]):
     """One page of a listing: ``items`` and the cursor of the next page (None at the end).
 
     Example:
-        >>> page = mint.worlds.list_page(limit=50)                # doctest: +SKIP
-        >>> while page.next_cursor:                               # doctest: +SKIP
-        ...     page = mint.worlds.list_page(limit=50, cursor=page.next_cursor)
+        >>> page = mint.worlds.list_page(limit=2)
+        >>> ids = [w.id for w in page.items]
+        >>> while page.next_cursor:
+        ...     page = mint.worlds.list_page(limit=2, cursor=page.next_cursor)
+        ...     ids += [w.id for w in page.items]
+        >>> len(ids) == len(set(ids)) >= 3
+        True
     """
 
     items: Sequence[T]
