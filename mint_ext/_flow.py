@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import threading
 import time
@@ -168,7 +169,9 @@ async def in_thread(fn: Callable[[], T]) -> T:
     The flow's cleanup (closing a file, releasing a lock) must not run while the thread still
     uses that file or is taking that lock.
     """
-    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    # A plain executor future (no task around ``to_thread``): one loop turn less per action.
+    ctx = contextvars.copy_context()
+    task = asyncio.get_running_loop().run_in_executor(None, ctx.run, fn)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
