@@ -10,6 +10,7 @@ nox -s vendor -- DEST [--package NAME] [--force]
 
 from __future__ import annotations
 
+import re
 import shutil
 import tarfile
 import tempfile
@@ -71,13 +72,26 @@ def lint(session: nox.Session) -> None:
     session.run("python", "tools/speclint.py", "spec/mint.openapi.yaml")
 
 
+def readme_python_examples() -> list[str]:
+    """The README's ```python blocks (the same ones tests/test_readme.py runs)."""
+    return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+
+
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on mint_ext, the generated package and the typing checks of tests/typecheck."""
+    """mypy --strict on mint_ext, the generated package, the typing checks of tests/typecheck and
+    the README's Python examples (each written to a file of its own in a temporary folder)."""
     session.install("mypy>=1.11", "types-PyYAML", "types-jsonschema", ".[test]")
     session.run("mypy", "--strict", "-p", "mint_ext")
     session.run("mypy", "--strict", "generated/mint_client")
     session.run("mypy", "--strict", "tests/typecheck")
+    examples = readme_python_examples()
+    if not examples:
+        session.error("README.md has no ```python examples to check")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, code in enumerate(examples, 1):
+            (Path(tmp) / f"readme_example_{i}.py").write_text(code)
+        session.run("mypy", "--strict", tmp)
 
 
 @nox.session

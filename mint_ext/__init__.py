@@ -63,6 +63,8 @@ from ._models import WorldAssets as WorldAssets
 from ._options import RequestOptions as RequestOptions
 from ._options import WaitOptions as WaitOptions
 from ._raw import RawResponse as RawResponse
+from ._resources.operations import WaitFailed as WaitFailed
+from ._resources.operations import WaitOk as WaitOk
 from ._resources.operations import WaitResult as WaitResult
 from ._resources.pagers import AsyncPager as AsyncPager
 from ._resources.pagers import Pager as Pager
@@ -119,6 +121,8 @@ __all__ = [
     "UnsafePathError",
     "UnsafeRedirectError",
     "Usage",
+    "WaitFailed",
+    "WaitOk",
     "WaitOptions",
     "WaitResult",
     "WaitTimeoutError",

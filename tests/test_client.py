@@ -664,8 +664,8 @@ PUBLIC_NAMES = [
     "Model", "ModelAssets", "NotFoundError", "Operation", "OperationCanceledError",
     "OperationError", "OperationFailedError", "Page", "Pager", "PermissionDeniedError",
     "PollPolicy", "RateLimitError", "RawResponse", "RequestOptions", "ResourceRef", "ResponseValidationError", "RetryPolicy",
-    "UnprocessableEntityError", "UnsafePathError", "UnsafeRedirectError", "Usage", "WaitOptions",
-    "WaitResult", "WaitTimeoutError", "World", "WorldAssets", "__version__", "idempotency_key",
+    "UnprocessableEntityError", "UnsafePathError", "UnsafeRedirectError", "Usage", "WaitFailed",
+    "WaitOk", "WaitOptions", "WaitResult", "WaitTimeoutError", "World", "WorldAssets", "__version__", "idempotency_key",
     "status",
 ]  # fmt: skip
 

@@ -9,7 +9,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Unpack
+from typing import Literal, Unpack
 
 import attrs
 import httpx
@@ -37,6 +37,8 @@ __all__ = [
     "AsyncOperationsWithRawResponse",
     "Operations",
     "OperationsWithRawResponse",
+    "WaitFailed",
+    "WaitOk",
     "WaitResult",
 ]
 
@@ -53,11 +55,16 @@ class WaitResult:
     """The outcome of one operation in ``wait_many`` / ``as_completed``.
 
     ``operation`` is the final state (or the last state seen when ``error`` is set). ``result()``
-    returns the operation or raises its error, like a future.
+    returns the operation or raises its error, like a future. What the waits return is always one
+    of the two subclasses, :class:`WaitOk` or :class:`WaitFailed`, so a type checker narrows
+    ``operation`` to ``Operation`` under ``if r.ok:`` (and ``error`` to ``MintError`` after it).
 
     Example:
-        >>> for r in mint.operations.wait_many(ops):              # doctest: +SKIP
-        ...     print(r.operation_id, r.operation.status if r.ok else r.error)
+        >>> for r in mint.operations.wait_many(ops):
+        ...     print(r.operation.status if r.ok else type(r.error).__name__)
+        succeeded
+        succeeded
+        OperationFailedError
     """
 
     index: int
@@ -67,13 +74,53 @@ class WaitResult:
 
     @property
     def ok(self) -> bool:
+        """True when the wait ended without an error (``error`` is None)."""
         return self.error is None
 
     def result(self) -> Operation:
+        """The operation, or raise the error the wait ended with (like ``Future.result()``)."""
         if self.error is not None:
             raise self.error
         assert self.operation is not None
         return self.operation
+
+
+@attrs.frozen
+class WaitOk(WaitResult):
+    """A wait that ended well: ``operation`` is its final state, ``error`` is None.
+
+    Example:
+        >>> [r] = mint.operations.wait_many([op])
+        >>> print(type(r).__name__, r.ok, r.operation.status)
+        WaitOk True succeeded
+    """
+
+    operation: Operation
+    error: None = None
+
+    @property
+    def ok(self) -> Literal[True]:
+        """Always True."""
+        return True
+
+
+@attrs.frozen
+class WaitFailed(WaitResult):
+    """A wait that ended with ``error``; ``operation`` is the last state seen, if any.
+
+    Example:
+        >>> [r] = mint.operations.wait_many([failed_op])
+        >>> print(type(r).__name__, r.ok, r.error.code, r.operation.status)
+        WaitFailed False content_policy failed
+    """
+
+    operation: Operation | None
+    error: MintError
+
+    @property
+    def ok(self) -> Literal[False]:
+        """Always False."""
+        return False
 
 
 def _last_seen(exc: MintError) -> Operation | None:
@@ -90,7 +137,7 @@ async def _as_completed(
     max_concurrency: int,
     max_rate: float,
     timeout: float | None,
-) -> AsyncIterator[WaitResult]:
+) -> AsyncIterator[WaitOk | WaitFailed]:
     """Wait on many operations at once: at most ``max_concurrency`` requests in flight and at most
     ``max_rate`` requests per second across all of them. Results arrive as they complete.
 
@@ -116,19 +163,19 @@ async def _as_completed(
                 request.extensions["timeout"] = httpx.Timeout(min(per_try, left)).as_dict()
             return await send(request)
 
-    results: asyncio.Queue[WaitResult] = asyncio.Queue()
+    results: asyncio.Queue[WaitOk | WaitFailed] = asyncio.Queue()
 
     async def one(index: int, op_id: str) -> None:
         try:
             op = await run_async(make_flow(op_id), gated_send, sleep)
         except MintError as exc:
-            results.put_nowait(WaitResult(index, op_id, _last_seen(exc), exc))
+            results.put_nowait(WaitFailed(index, op_id, _last_seen(exc), exc))
         except Exception as exc:  # never lose a result: the caller would wait forever
             error = MintError(f"waiting on {op_id} failed: {type(exc).__name__}: {exc}")
             error.__cause__ = exc
-            results.put_nowait(WaitResult(index, op_id, None, error))
+            results.put_nowait(WaitFailed(index, op_id, None, error))
         else:
-            results.put_nowait(WaitResult(index, op_id, op))
+            results.put_nowait(WaitOk(index, op_id, op))
 
     tasks = [asyncio.ensure_future(one(i, op_id)) for i, op_id in enumerate(ids)]
     try:
@@ -187,11 +234,11 @@ def _wait(core: Core, operation: OpRef, timeout: float | None, until: Until,
 
 def _as_completed_sync(r: SyncRunner, ids: list[str], timeout: float | None, until: Until,
                        poll: PollPolicy | None, max_concurrency: int,
-                       max_rate: float) -> Iterator[WaitResult]:  # fmt: skip
+                       max_rate: float) -> Iterator[WaitOk | WaitFailed]:  # fmt: skip
     """Sync ``as_completed``: the async fan-out on an event loop in a helper thread, each
     request sent with the runner's HTTP client from a thread pool."""
     mono = r.core.clock.monotonic
-    out: queue.Queue[WaitResult | BaseException | None] = queue.Queue()
+    out: queue.Queue[WaitOk | WaitFailed | BaseException | None] = queue.Queue()
     running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task[None]]] = []
     stop = threading.Event()
 
@@ -379,7 +426,7 @@ class Operations:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_rate: float = DEFAULT_MAX_RATE,
         **options: Unpack[WaitOptions],
-    ) -> Iterator[WaitResult]:
+    ) -> Iterator[WaitOk | WaitFailed]:
         """Wait on many operations; yield a :class:`WaitResult` as each one stops.
 
         At most ``max_concurrency`` requests are in flight and at most ``max_rate`` requests per
@@ -405,7 +452,7 @@ class Operations:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_rate: float = DEFAULT_MAX_RATE,
         **options: Unpack[WaitOptions],
-    ) -> list[WaitResult]:
+    ) -> list[WaitOk | WaitFailed]:
         """Wait on many operations; return one :class:`WaitResult` per input, in input order.
 
         Example:
@@ -506,7 +553,7 @@ class AsyncOperations:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_rate: float = DEFAULT_MAX_RATE,
         **options: Unpack[WaitOptions],
-    ) -> AsyncIterator[WaitResult]:
+    ) -> AsyncIterator[WaitOk | WaitFailed]:
         """``async for r in mint.operations.as_completed(ops): ...`` (see
         :meth:`Operations.as_completed`)."""
         ids = _check_many(operations, max_concurrency, max_rate, timeout)
@@ -532,7 +579,7 @@ class AsyncOperations:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         max_rate: float = DEFAULT_MAX_RATE,
         **options: Unpack[WaitOptions],
-    ) -> list[WaitResult]:
+    ) -> list[WaitOk | WaitFailed]:
         """``results = await mint.operations.wait_many(ops)`` (input order)."""
         results = [r async for r in self.as_completed(operations, timeout=timeout, until=until,
                    poll=poll, max_concurrency=max_concurrency, max_rate=max_rate,
