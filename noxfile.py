@@ -27,7 +27,7 @@ nox.options.reuse_existing_virtualenvs = False
 ROOT = Path(__file__).parent
 GENERATE_PINS = "spec/requirements-generate.txt"
 SPEC_TOOLS = ["pyyaml>=6", "jsonschema>=4.21", "referencing>=0.35"]  # tools/apidiff.py, speclint.py
-HANDWRITTEN = ["mint_ext", "tests", "tools", "bench", "docs", "noxfile.py"]
+HANDWRITTEN = ["mint_ext", "tests", "tools", "bench", "docs", "examples", "noxfile.py"]
 
 
 @nox.session(default=False)
