@@ -158,8 +158,12 @@ class Clock:
 
     Example:
         >>> import random
+        >>> from mint_ext import Clock, Mint
         >>> clock = Clock(monotonic=lambda: 0.0, wall=lambda: 1.8e9, rng=random.Random(1).random)
-        >>> mint = Mint(api_key="k", clock=clock, sleep=lambda s: None)  # doctest: +SKIP
+        >>> slept: list[float] = []
+        >>> with Mint(clock=clock, sleep=slept.append) as mint:  # MINT_API_KEY, MINT_BASE_URL
+        ...     print(mint.account.me().user_id.startswith("0x"), slept)
+        True []
     """
 
     monotonic: Callable[[], float] = time.monotonic

@@ -56,7 +56,10 @@ class PollPolicy:
 
     Example:
         >>> from mint_ext import PollPolicy
-        >>> op = mint.operations.wait(op, poll=PollPolicy(initial=2, max_delay=30))  # doctest: +SKIP
+        >>> op = mint.worlds.generate(prompt="A harbour at dusk")
+        >>> op = mint.operations.wait(op, poll=PollPolicy(initial=2, max_delay=30))
+        >>> print(op.status)
+        succeeded
     """
 
     initial: float = attrs.field(default=1.0, validator=seconds)
