@@ -707,8 +707,11 @@ class AssetReport:
     offset a resumed download continued from (0 when fetched whole).
 
     Example:
-        >>> for a in report.assets:  # doctest: +SKIP
-        ...     print(a.kind, a.status, a.path, a.bytes, a.sha256)
+        >>> report = mint.assets.download(op, out, include=["spz", "thumbnail"], spz_resolution="500k")
+        >>> for a in report.assets:
+        ...     print(a.kind, a.status, a.path.name, a.bytes, len(a.sha256))
+        spz downloaded splat_500k.spz 65536 64
+        thumbnail downloaded thumbnail.webp 65536 64
     """
 
     kind: str
@@ -785,9 +788,12 @@ class DownloadReport:
     """Everything ``mint.assets.download`` did: one :class:`AssetReport` per asset, in plan order.
 
     Example:
-        >>> report = mint.assets.download(op, "out/")       # doctest: +SKIP
-        >>> report.ok, report.directory, len(report.downloaded)  # doctest: +SKIP
-        (True, PosixPath('out/world_123'), 6)
+        >>> report = mint.assets.download(op, out)
+        >>> print(report.ok, report.directory == out / op.resource_id, len(report.downloaded))
+        True True 9
+        >>> again = mint.assets.download(op, out)  # complete files are checked, not fetched
+        >>> print(len(again.downloaded), len(again.skipped))
+        0 9
     """
 
     resource_id: str
@@ -882,7 +888,9 @@ class DownloadProgress:
     Example:
         >>> def show(e: DownloadProgress) -> None:
         ...     print(f"{e.path.name}: {e.bytes_done}/{e.bytes_total}  total {e.total_done}")
-        >>> mint.assets.download(op, "out/", progress=show)  # doctest: +SKIP
+        >>> report = mint.assets.download(op, out, include=["thumbnail"], progress=show)
+        thumbnail.webp: 0/None  total 0
+        thumbnail.webp: 65536/65536  total 65536
     """
 
     kind: str
