@@ -707,7 +707,8 @@ class AssetReport:
     offset a resumed download continued from (0 when fetched whole).
 
     Example:
-        >>> report = mint.assets.download(op, out, include=["spz", "thumbnail"], spz_resolution="500k")
+        >>> report = mint.assets.download(op, out, include=["spz", "thumbnail"],
+        ...                               spz_resolution="500k")
         >>> for a in report.assets:
         ...     print(a.kind, a.status, a.path.name, a.bytes, len(a.sha256))
         spz downloaded splat_500k.spz 65536 64

@@ -754,7 +754,9 @@ class RichProgressBar:
     Needs the optional dependency ``rich`` (``pip install 'mint-sdk[cli]'``).
 
     Example:
-        >>> mint.assets.download(op, "out/", progress="bar")  # doctest: +SKIP
+        >>> report = mint.assets.download(op, out, include=["thumbnail"], progress="bar")
+        >>> print(report.ok)
+        True
     """
 
     def __init__(self) -> None:
@@ -798,7 +800,34 @@ class RichProgressBar:
 
 # ---------------------------------------------------------------------------- public classes
 
-_DOC_ARGS = """
+
+class Assets:
+    """``mint.assets``: download a world's or model's files (see :meth:`download`)."""
+
+    def __init__(self, runner: SyncRunner) -> None:
+        self._r = runner
+
+    def download(
+        self,
+        source: Source,
+        out: str | os.PathLike[str],
+        *,
+        include: Iterable[str] | None = None,
+        spz_resolution: str | None = None,
+        overwrite: bool = False,
+        max_concurrency: int = 4,
+        progress: ProgressArg = None,
+        allow_partial: bool = False,
+        if_busy: IfBusy = "wait",
+        lock_timeout: float | None = 300.0,
+        verify: Verify | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> DownloadReport:
+        """Download every asset of a world or model into ``out/<resource id>/``.
+
+        Safe (no credentials sent to asset hosts, names sanitised, confined to ``out``),
+        resumable (partial files continue with Range/If-Range), verified (size and signature)
+        and idempotent (a re-run skips current files after a HEAD).
         Args:
             source: an ``Operation``, ``World``, ``Model`` or an operation id (read first).
             out: the target folder; files go to ``out/<resource id>/``.
@@ -830,31 +859,13 @@ _DOC_ARGS = """
                 downloader (``if_busy="raise"``, or longer than ``lock_timeout``).
             InvalidArgumentError: unknown kind in ``include`` or unknown ``spz_resolution``.
             UnsafePathError: the target folder is a symlink or outside ``out``.
-"""
 
-
-class Assets:
-    """``mint.assets``: download a world's or model's files (see :meth:`download`)."""
-
-    def __init__(self, runner: SyncRunner) -> None:
-        self._r = runner
-
-    def download(
-        self,
-        source: Source,
-        out: str | os.PathLike[str],
-        *,
-        include: Iterable[str] | None = None,
-        spz_resolution: str | None = None,
-        overwrite: bool = False,
-        max_concurrency: int = 4,
-        progress: ProgressArg = None,
-        allow_partial: bool = False,
-        if_busy: IfBusy = "wait",
-        lock_timeout: float | None = 300.0,
-        verify: Verify | None = None,
-        **options: Unpack[RequestOptions],
-    ) -> DownloadReport:
+        Example:
+            >>> report = mint.assets.download(op, out, include=["spz", "pano"],
+            ...                               spz_resolution="500k")
+            >>> print(report.ok, [a.path.name for a in report.assets])
+            True ['splat_500k.spz', 'pano.png']
+        """
         c = self._r.using(options)  # timeout also bounds asset requests; extra_* only API ones
         args = _args(out, include, spz_resolution=spz_resolution, overwrite=overwrite,
                      max_concurrency=max_concurrency, progress=progress, if_busy=if_busy,
@@ -898,22 +909,6 @@ class Assets:
             s.closer()
         return _finish(s.report(results), allow_partial)
 
-    download.__doc__ = (
-        """Download every asset of a world or model into ``out/<resource id>/``.
-
-        Safe (no credentials sent to asset hosts, names sanitised, confined to ``out``),
-        resumable (partial files continue with Range/If-Range), verified (size and signature)
-        and idempotent (a re-run skips current files after a HEAD).
-"""
-        + _DOC_ARGS
-        + """
-        Example:
-            >>> report = mint.assets.download(op, "out/", include=["spz", "pano"],  # doctest: +SKIP
-            ...                               spz_resolution="500k", progress="bar")
-            >>> print(report.summary())                                           # doctest: +SKIP
-"""
-    )
-
 
 class AsyncAssets:
     """``mint.assets`` of :class:`AsyncMint` (same behaviour, ``await``)."""
@@ -937,6 +932,51 @@ class AsyncAssets:
         verify: Verify | None = None,
         **options: Unpack[RequestOptions],
     ) -> DownloadReport:
+        """Async twin of :meth:`Assets.download`: the same arguments and behaviour, ``await``.
+        Args:
+            source: an ``Operation``, ``World``, ``Model`` or an operation id (read first).
+            out: the target folder; files go to ``out/<resource id>/``.
+            include: asset kinds to fetch (default all): ``spz``, ``rad``, ``collider``,
+                ``pano``, ``preview``, ``thumbnail``, ``caption`` (worlds); ``glb``,
+                ``optimized_glb``, ``preview``, ``thumbnail``, ``fbx``, ``obj``, ``stl``,
+                ``usdz`` and any other ``*Url`` format (models).
+            spz_resolution: only this ``spz_urls`` tier (e.g. ``"500k"``).
+            overwrite: fetch again even when the manifest says the file is current.
+            max_concurrency: files downloaded at the same time.
+            progress: a callable receiving :class:`DownloadProgress` events, or ``"bar"``/True
+                for a rich progress bar on stderr.
+            allow_partial: return the report even when some assets failed.
+            if_busy: another downloader (thread, task, process) is writing one of the files:
+                ``"wait"`` for it (then skip what it completed) or ``"raise"``
+                :class:`DownloadInProgressError` at once.
+            lock_timeout: the longest wait (seconds; None: no bound) with ``if_busy="wait"``.
+            verify: how a file already complete on disk is checked against the manifest
+                before it is reported ``skipped``: ``"size"`` or ``"sha256"`` (re-reads it;
+                the default when the manifest records one). A mismatch downloads it again.
+
+        Returns:
+            A :class:`DownloadReport` (one :class:`AssetReport` per asset).
+
+        Raises:
+            DownloadError: some asset failed (``error.report`` has the details) and
+                ``allow_partial`` is False.
+            DownloadInProgressError: (a DownloadError) a file stayed locked by another
+                downloader (``if_busy="raise"``, or longer than ``lock_timeout``).
+            InvalidArgumentError: unknown kind in ``include`` or unknown ``spz_resolution``.
+            UnsafePathError: the target folder is a symlink or outside ``out``.
+
+        Example:
+            >>> import asyncio
+            >>> from mint_ext import AsyncMint
+            >>> async def main() -> None:
+            ...     async with AsyncMint() as mint:  # MINT_API_KEY, MINT_BASE_URL
+            ...         op = await mint.worlds.generate(prompt="A harbour")
+            ...         op = await mint.operations.wait(op)
+            ...         report = await mint.assets.download(op, out, include=["thumbnail"])
+            ...         print(report.ok, [a.kind for a in report.assets])
+            >>> asyncio.run(main())
+            True ['thumbnail']
+        """
         c = self._r.using(options)  # timeout also bounds asset requests; extra_* only API ones
         args = _args(out, include, spz_resolution=spz_resolution, overwrite=overwrite,
                      max_concurrency=max_concurrency, progress=progress, if_busy=if_busy,
@@ -980,13 +1020,3 @@ class AsyncAssets:
             await client.aclose()
             s.closer()
         return _finish(s.report(results), allow_partial)
-
-    download.__doc__ = (
-        """Async twin of :meth:`Assets.download`.
-"""
-        + _DOC_ARGS
-        + """
-        Example:
-            >>> report = await mint.assets.download("op_123", "out/")  # doctest: +SKIP
-"""
-    )
