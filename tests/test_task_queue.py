@@ -113,8 +113,9 @@ def test_the_recipe_survives_killed_workers(tmp_path: Path) -> None:
     out = tmp_path / "jobs"
     broker = {"data_folder_in": str(tmp_path / "broker"), "data_folder_out": str(tmp_path / "broker"),
               "processed_folder": str(tmp_path / "processed"), "store_processed": False,
+              "control_folder": str(tmp_path / "control"),  # not ./control in the cwd
               "polling_interval": 0.05}  # fmt: skip
-    for folder in ("broker", "processed", "results"):
+    for folder in ("broker", "processed", "results", "control"):
         (tmp_path / folder).mkdir()
     settings = {"broker_url": "filesystem://", "result_backend": f"file://{tmp_path / 'results'}",
                 "broker_transport_options": broker,
