@@ -64,9 +64,11 @@ def _doctest_globals() -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(autouse=True)
-def _doctest_namespace(request: pytest.FixtureRequest) -> None:
-    """Fill ``doctest_namespace`` for doctest items only (test modules start no server)."""
+def _doctest_namespace(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fill ``doctest_namespace`` for doctest items only (test modules start no server); after
+    each example, drop the faults it injected into ``fake`` and did not use up."""
     if type(request.node).__name__ != "DoctestItem":
+        yield
         return
     namespace = request.getfixturevalue("doctest_namespace")
     namespace.update(request.getfixturevalue("_doctest_globals"))
@@ -76,3 +78,5 @@ def _doctest_namespace(request: pytest.FixtureRequest) -> None:
     monkeypatch = request.getfixturevalue("monkeypatch")
     monkeypatch.setenv("MINT_API_KEY", namespace["api_key"])
     monkeypatch.setenv("MINT_BASE_URL", namespace["base_url"])
+    yield
+    namespace["fake"].clear_faults()

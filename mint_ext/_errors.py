@@ -75,14 +75,16 @@ class MintError(Exception):
     """Root of every error the SDK raises.
 
     Example:
-        >>> try:                                                  # doctest: +SKIP
-        ...     op = mint.operations.wait(op)
+        >>> from mint_ext import MintError, OperationFailedError, WaitTimeoutError
+        >>> try:
+        ...     op = mint.operations.wait(failed_op)
         ... except OperationFailedError as exc:
         ...     print("failed:", exc.code)
         ... except WaitTimeoutError as exc:
         ...     print("still running; resume later with", exc.operation_id)
         ... except MintError as exc:
         ...     print("Mint error:", exc)
+        failed: content_policy
 
     ``idempotency_key`` is the key of the request that failed, on every error of a call that
     sent one (pass it back as ``idempotency_key=`` when you retry the call yourself: if the server
@@ -225,10 +227,12 @@ class APIStatusError(MintError):
     ``httpx.Response`` (None after pickling or rebuilding).
 
     Example:
-        >>> try:                                                  # doctest: +SKIP
+        >>> from mint_ext import APIStatusError
+        >>> try:
         ...     mint.operations.get("op_missing")
         ... except APIStatusError as exc:
-        ...     print(exc.status_code, exc.type, exc.detail, exc.request_id)
+        ...     print(exc.status_code, exc.type, exc.detail, exc.request_id.startswith("req_"))
+        404 https://api.mint.gg/problems/not-found No such operation. True
     """
 
     status_code: int
@@ -321,8 +325,15 @@ class RateLimitError(APIStatusError):
     """429: too many requests. ``retry_after`` is the server's hint in seconds, if any.
 
     Example:
-        >>> except RateLimitError as exc:                         # doctest: +SKIP
-        ...     time.sleep(exc.retry_after or 1)
+        >>> from mint_ext import RateLimitError
+        >>> from mint_ext.testing import Fault
+        >>> fake.inject(Fault.status(429, retry_after="2"))  # the fake's next answer: a 429
+        >>> try:
+        ...     op = mint.operations.get(op.id, max_retries=0)  # the SDK retries 429s by default
+        ... except RateLimitError as exc:
+        ...     delay = exc.retry_after or 1.0  # seconds to wait before trying again
+        ...     print(exc.status_code, delay)
+        429 2.0
     """
 
     _default_status = 429
@@ -399,8 +410,12 @@ class OperationFailedError(OperationError):
     Built as ``OperationFailedError(operation)``; ``OperationFailedError(*exc.args)`` rebuilds one.
 
     Example:
-        >>> except OperationFailedError as exc:                   # doctest: +SKIP
-        ...     print(exc.code, exc.error_message, exc.operation.id)
+        >>> from mint_ext import OperationFailedError
+        >>> try:
+        ...     mint.operations.wait(failed_op)
+        ... except OperationFailedError as exc:
+        ...     print(exc.code, exc.error_message, exc.operation.id == failed_op.id)
+        content_policy The prompt was refused. True
     """
 
     def __init__(self, operation: Operation | str, fields: Mapping[str, Any] | None = None) -> None:
@@ -452,8 +467,16 @@ class WaitTimeoutError(MintError):
     ``WaitTimeoutError(*exc.args)`` (a message and its fields) rebuilds one.
 
     Example:
-        >>> except WaitTimeoutError as exc:                       # doctest: +SKIP
-        ...     op = mint.operations.wait(exc.operation_id)   # continue later
+        >>> from mint_ext import WaitTimeoutError
+        >>> op = mint.worlds.generate(prompt="A slow cathedral")
+        >>> try:
+        ...     op = mint.operations.wait(op, timeout=2)
+        ... except WaitTimeoutError as exc:
+        ...     print("timed out; continuing")
+        ...     op = mint.operations.wait(exc.operation_id)  # continue, here or in another process
+        timed out; continuing
+        >>> print(op.status)
+        succeeded
     """
 
     def __init__(
@@ -521,10 +544,15 @@ class UnsafePathError(MintError):
     """A file would land outside the target folder, or through a symlink. Nothing is written.
 
     Example:
-        >>> from mint_ext._download_core import confined
-        >>> confined(Path("out"), "../etc/passwd")  # doctest: +SKIP
-        Traceback (most recent call last):
-        UnsafePathError: ...
+        >>> from mint_ext import UnsafePathError
+        >>> elsewhere = out.parent / "elsewhere"
+        >>> elsewhere.mkdir()
+        >>> (out / op.resource_id).symlink_to(elsewhere)  # the target folder leads out of out/
+        >>> try:
+        ...     mint.assets.download(op, out)
+        ... except UnsafePathError as exc:
+        ...     print("refused; written:", list(elsewhere.iterdir()))
+        refused; written: []
     """
 
 
@@ -575,9 +603,15 @@ class DownloadError(MintError):
     ``DownloadError(*exc.args)``, the asset errors by class and message).
 
     Example:
-        >>> except DownloadError as exc:                          # doctest: +SKIP
+        >>> from mint_ext import DownloadError
+        >>> from mint_ext.testing import Fault
+        >>> fake.inject(Fault.status(404), route="ASSET", times=3)  # the CDN loses a file
+        >>> try:
+        ...     mint.assets.download(op, out, include=["thumbnail", "caption"])
+        ... except DownloadError as exc:
         ...     for asset in exc.report.failed:
-        ...         print(asset.kind, asset.error)
+        ...         print(asset.kind, type(asset.error).__name__)
+        thumbnail NotFoundError
     """
 
     def __init__(
@@ -596,10 +630,16 @@ class DownloadInProgressError(DownloadError):
     per-asset error inside that report). Nothing of the other writer's file is touched.
 
     Example:
-        >>> try:                                                  # doctest: +SKIP
-        ...     mint.assets.download(op, "out/", if_busy="raise")
-        ... except DownloadInProgressError as exc:
-        ...     print("someone else is downloading", exc.path)
+        >>> from filelock import FileLock
+        >>> from mint_ext import DownloadInProgressError
+        >>> (out / op.resource_id).mkdir()
+        >>> other = FileLock(out / op.resource_id / ".thumbnail.lock")  # as another process would
+        >>> with other:
+        ...     try:
+        ...         mint.assets.download(op, out, include=["thumbnail"], if_busy="raise")
+        ...     except DownloadInProgressError as exc:
+        ...         print("someone else is downloading", exc.path.name)
+        someone else is downloading .thumbnail.lock
     """
 
     def __init__(
