@@ -29,6 +29,7 @@ def _doctest_globals() -> Iterator[dict[str, Any]]:
 
     with contextlib.ExitStack() as stack:
         fake = FakeMint(clock=FakeClock())
+        fake.seed_worlds(3)  # finished worlds to list, whatever ran before
         server = stack.enter_context(serve_fake_mint(fake))
         clock = Clock(monotonic=fake.clock.now, wall=fake.clock.now)
         mint = stack.enter_context(
