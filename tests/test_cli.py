@@ -304,6 +304,26 @@ def test_item2_the_display_counts_only_bytes_of_this_run_for_speed_and_the_plan_
     assert "20.0 MiB/s" in line and "left" not in line  # no time left while a size is unknown
 
 
+def test_item2_the_announced_plan_is_the_plan_before_the_first_transfer(tmp_path: Path) -> None:
+    # The first line once said "3.1 MiB + 1 file of unknown size" when the first transfer event
+    # (with its Content-Length) arrived before the line was printed: the plan is what was known.
+    out = tmp_path / "err.txt"
+    with out.open("w") as sink:
+        console = SafeConsole(file=sink, force_terminal=False)
+        display = DownloadDisplay(console, live=False, directory="out", clock=lambda: 0.0)
+
+        def event(slot: str, status: str, done: int, total: int | None) -> DownloadProgress:
+            return DownloadProgress(slot, Path(f"out/{slot}"), done, total, 0, 0, False,
+                                    status=status, slot=slot)  # fmt: skip
+
+        display(event("model.glb", "planned", 0, 3 * 1024 * 1024))
+        display(event("preview.png", "planned", 0, None))
+        display(event("thumb.webp", "planned", 0, None))
+        display(event("preview.png", "downloading", 0, 64 * 1024))
+    first = out.read_text().splitlines()[0]
+    assert first == "3 files (3.0 MiB + 2 files of unknown size) into out", first
+
+
 def test_item3_a_resume_says_it_is_re_reading_the_partial_file(
     server: FakeServer, tmp_path: Path
 ) -> None:

@@ -211,15 +211,16 @@ class DownloadDisplay:
         if f is None:
             f = self.files[key] = _File(e.path.name, status)
         f.name = e.path.name
-        if e.bytes_total is not None:
-            f.total = e.bytes_total
         if status != "planned" and not self.announced:
+            # The plan as announced, before this first event of a transfer adds what it learnt.
             self.announced = True
             _, n, _, due, unknown = self.totals()
             sizes = human_size(due) + (
                 f" + {unknown} file{'s' if unknown > 1 else ''} of unknown size" if unknown else ""
             )
             self._say(f"{n} file{'s' if n != 1 else ''} ({sizes}) into {self.directory}")
+        if e.bytes_total is not None:
+            f.total = e.bytes_total
         name = text(f.name)
         if status == "checking":
             self._say(f"checking {name}: already on disk, asking the server if it is current")
