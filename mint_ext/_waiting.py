@@ -47,12 +47,19 @@ def _fraction(instance: object, attribute: attrs.Attribute[float], value: object
 class PollPolicy:
     """How often an operation is polled.
 
-    Without a server hint the delay grows ``initial * multiplier**n`` up to ``max_delay``, with
-    ``±jitter`` (a fraction) so that many waiters spread out; it starts again from ``initial`` when
-    the status changes. A ``Retry-After`` on a poll response (seconds or HTTP-date) replaces the
-    schedule for that step, clamped to ``[min_delay, max_hint]``.
+    Without a server hint the delay before the next poll is ``initial * multiplier**n + fraction
+    * elapsed``, capped at ``max_delay``, with ``±jitter`` (a fraction) so that many waiters spread
+    out; ``n`` counts the polls and ``elapsed`` the seconds since the current status was first
+    seen, and both start again when the status changes. A ``Retry-After`` on a poll response
+    (seconds or HTTP-date) replaces the schedule for that step, clamped to ``[min_delay,
+    max_hint]``.
 
-    Defaults: 1 s, x1.5, capped at 15 s, ±20 % jitter; hints clamped to 0.5..60 s.
+    The default polls *relatively*: 2 s plus 8 % of the time already waited, up to 20 s, ±20 %
+    jitter (hints clamped to 0.5..60 s). An operation that ends after ``T`` seconds is then seen
+    about ``1 + 0.04 * T`` seconds late on average (at most about 10 s), with about ``1 + 12.5 *
+    ln(1 + 0.04 * T)`` polls: fewer than polling every 5 s for anything longer than about a
+    minute and a half, and a delay that stays a small share of the wait. ``multiplier`` above 1 (and
+    ``fraction=0``) gives a geometric backoff instead; :meth:`fixed` a constant period.
 
     Example:
         >>> from mint_ext import PollPolicy
@@ -62,28 +69,41 @@ class PollPolicy:
         succeeded
     """
 
-    initial: float = attrs.field(default=1.0, validator=seconds)
-    multiplier: float = attrs.field(default=1.5, validator=seconds)
-    max_delay: float = attrs.field(default=15.0, validator=seconds)
+    initial: float = attrs.field(default=2.0, validator=seconds)
+    multiplier: float = attrs.field(default=1.0, validator=seconds)
+    max_delay: float = attrs.field(default=20.0, validator=seconds)
     jitter: float = attrs.field(default=0.2, validator=_fraction)
     min_delay: float = attrs.field(default=0.5, validator=seconds)
     max_hint: float = attrs.field(default=60.0, validator=seconds)
+    fraction: float = attrs.field(default=0.08, validator=seconds)
 
     @classmethod
     def fixed(cls, seconds: float) -> PollPolicy:
         """Poll every ``seconds`` exactly (no growth, no jitter); hints are still honoured."""
         return cls(initial=seconds, multiplier=1.0, max_delay=seconds, jitter=0.0,
-                   min_delay=min(seconds, 0.5))  # fmt: skip
+                   min_delay=min(seconds, 0.5), fraction=0.0)  # fmt: skip
 
-    def base_delay(self, step: int) -> float:
-        """The un-jittered delay before poll ``step + 1`` of an unchanged status."""
+    @classmethod
+    def geometric(
+        cls, initial: float = 2.0, multiplier: float = 1.6, max_delay: float = 15.0
+    ) -> PollPolicy:
+        """Exponential backoff (no relative term); the defaults are those of Mint's own plugin."""
+        return cls(initial=initial, multiplier=multiplier, max_delay=max_delay, fraction=0.0)
+
+    def base_delay(self, step: int, elapsed: float = 0.0) -> float:
+        """The un-jittered delay before poll ``step + 1`` of a status unchanged for ``elapsed`` s."""
         exponent = min(step, 64)
-        return min(self.max_delay, self.initial * self.multiplier**exponent)
+        return min(self.max_delay, self.initial * self.multiplier**exponent
+                   + self.fraction * max(0.0, elapsed))  # fmt: skip
 
-    def delay(self, step: int, hint: float | None, rng: Callable[[], float]) -> float:
+    def delay(
+        self, step: int, hint: float | None, rng: Callable[[], float], elapsed: float = 0.0
+    ) -> float:
+        """The seconds to sleep before the next poll: the server's hint if any, else the
+        schedule's :meth:`base_delay` with jitter drawn from ``rng`` (a 0..1 draw)."""
         if hint is not None and math.isfinite(hint):
             return min(max(hint, self.min_delay), self.max_hint)
-        base = self.base_delay(step)
+        base = self.base_delay(step, elapsed)
         jittered = base * (1.0 + self.jitter * (2.0 * rng() - 1.0))
         return max(self.min_delay, min(jittered, self.max_delay * (1.0 + self.jitter)))
 
@@ -161,6 +181,7 @@ def wait_flow(
     last_error: MintError | None = None
     bad_bodies = 0  # malformed answers in a row
     step = 0
+    since = started  # when the current status was first seen
     while True:
         if deadline is not None and clock.monotonic() >= deadline:
             raise WaitTimeoutError(operation_id, last, timeout or 0.0) from last_error
@@ -185,11 +206,12 @@ def wait_flow(
             if last is None or _fingerprint(op) != _fingerprint(last):
                 if last is not None and op.status != last.status:
                     step = 0
+                    since = clock.monotonic()
                 last = op
                 yield Emit(op)
             if stop_decision(op, until) == "return":
                 return op
-        delay = policy.delay(step, hint, clock.rng)
+        delay = policy.delay(step, hint, clock.rng, elapsed=clock.monotonic() - since)
         if deadline is not None:
             delay = min(delay, max(0.0, deadline - clock.monotonic()))
         step += 1

@@ -215,21 +215,42 @@ def _gaps(script: Script) -> list[float]:
     return [round(b - a, 6) for a, b in itertools.pairwise(times)]
 
 
-def test_schedule_without_hints_is_exponential_to_the_cap(
+GEOMETRIC = PollPolicy(initial=1.0, multiplier=1.5, max_delay=15.0, fraction=0.0)
+
+
+def test_default_schedule_is_relative_to_the_time_waited(
     make: Callable[..., tuple[Api, Script]],
 ) -> None:
-    api, script = make({"op_1": [(0, "running"), (100, "succeeded")]})  # rng 0.5: no jitter
+    """2 s plus 8 % of the seconds already waited, capped at 20 s (rng 0.5: no jitter)."""
+    api, script = make({"op_1": [(0, "running"), (400, "succeeded")]})
     api("operations.wait", "op_1")
+    expected = [2.0, 2.16, 2.3328, 2.519424, 2.72097792, 2.9386561536]
+    assert _gaps(script)[: len(expected)] == pytest.approx(expected)
+    waited = 0.0
+    for slept in api.time.sleeps:  # each gap is 2 + 0.08 * (time waited), up to 20 s
+        assert slept == pytest.approx(min(20.0, 2.0 + 0.08 * waited))
+        waited += slept
+    assert api.time.sleeps[-5:] == [20.0] * 5
+    assert len(script.requests) == 40  # fixed 5 s polling makes 81 for these 400 s
+
+
+def test_geometric_schedule_grows_to_the_cap(make: Callable[..., tuple[Api, Script]]) -> None:
+    api, script = make({"op_1": [(0, "running"), (100, "succeeded")]})  # rng 0.5: no jitter
+    api("operations.wait", "op_1", poll=GEOMETRIC)
     gaps = _gaps(script)
     expected = [1.0, 1.5, 2.25, 3.375, 5.0625, 7.59375, 11.390625, 15.0, 15.0, 15.0, 15.0, 15.0]
     assert gaps[: len(expected)] == expected
     assert api.time.sleeps[: len(expected)] == expected
+    plugin = PollPolicy.geometric()  # Mint's own plugin: 2 s x1.6 up to 15 s
+    assert [plugin.base_delay(n) for n in range(6)] == pytest.approx(
+        [2.0, 3.2, 5.12, 8.192, 13.1072, 15.0]
+    )
 
 
 @pytest.mark.parametrize(("rng", "factor"), [(0.0, 0.8), (1.0, 1.2)])
 def test_jitter_bounds(make: Callable[..., tuple[Api, Script]], rng: float, factor: float) -> None:
     api, _ = make({"op_1": [(0, "running"), (30, "succeeded")]}, rng=lambda: rng)
-    api("operations.wait", "op_1")
+    api("operations.wait", "op_1", poll=GEOMETRIC)
     base = [1.0, 1.5, 2.25, 3.375]
     assert api.time.sleeps[:4] == pytest.approx([b * factor for b in base])
 
@@ -242,14 +263,21 @@ def test_jitter_stays_within_bounds_for_random_draws(
     api, _ = make({"op_1": [(0, "running"), (400, "succeeded")]}, rng=random.Random(3).random)
     api("operations.wait", "op_1")
     policy = PollPolicy()
+    waited = 0.0
     for step, slept in enumerate(api.time.sleeps):
-        base = policy.base_delay(step)
-        assert base * 0.8 - 1e-9 <= slept <= min(base * 1.2, 18.0) + 1e-9
+        base = policy.base_delay(step, waited)
+        assert base * 0.8 - 1e-9 <= slept <= min(base * 1.2, 24.0) + 1e-9
+        waited += slept
+    assert max(api.time.sleeps) > 20.0  # the draws reach above the cap's base
 
 
 def test_status_change_restarts_the_schedule(make: Callable[..., tuple[Api, Script]]) -> None:
     api, _ = make({"op_1": [(0, "queued"), (5, "running"), (60, "succeeded")]})
     api("operations.wait", "op_1")
+    # queued: 2, 2.16, 2.3328 (t=6.4928 sees running) -> back to 2 s and no time waited.
+    assert api.time.sleeps[:5] == pytest.approx([2.0, 2.16, 2.3328, 2.0, 2.16])
+    api, _ = make({"op_1": [(0, "queued"), (5, "running"), (60, "succeeded")]})
+    api("operations.wait", "op_1", poll=GEOMETRIC)
     # queued: 1, 1.5, 2.25 (t=4.75), then t=8.125 sees running -> back to 1.
     assert api.time.sleeps[:6] == [1.0, 1.5, 2.25, 3.375, 1.0, 1.5]
 
@@ -287,7 +315,7 @@ def test_retry_after_on_a_429_while_polling(make: Callable[..., tuple[Api, Scrip
         {"op_1": [(0, "running"), (1, limited), (1, "running"), (20, "succeeded")]}, max_retries=0
     )
     assert api("operations.wait", "op_1").status == "succeeded"
-    assert api.time.sleeps[:2] == [1.0, 7.0]
+    assert api.time.sleeps[:2] == [2.0, 7.0]
 
 
 @pytest.mark.parametrize("status", [503, 502])
@@ -303,7 +331,7 @@ def test_retry_after_on_a_5xx_while_polling(
         {"op_1": [(0, "running"), (1, busy), (1, "running"), (20, "succeeded")]}, max_retries=0
     )
     assert api("operations.wait", "op_1").status == "succeeded"
-    assert api.time.sleeps[:2] == [1.0, 7.0]
+    assert api.time.sleeps[:2] == [2.0, 7.0]
 
 
 def test_one_malformed_answer_is_polled_again(make: Callable[..., tuple[Api, Script]]) -> None:
