@@ -1,55 +1,88 @@
-"""``AsyncMint.operations.wait_many`` on many operations against the fake on loopback.
+"""``AsyncMint.operations.wait_many`` on many operations against the fake in another process.
 
-The fake runs on a real clock sped up ``speed`` times; each operation's lifecycle is the fake's
-default (about 10 simulated seconds), so the longest single operation bounds the ideal wall time.
-Figures: wall time vs that bound, CPU time, peak RSS of this process, and the peak number of
-concurrent requests seen by the server.
+The fake (``python -m mint_ext.testing``) runs as a subprocess on a real clock sped up ``speed``
+times, so this process is the client alone: its CPU time (``time.process_time``) over the wait,
+divided by the poll requests the fake counted, is the client's CPU per poll. Each operation's
+lifecycle is the fake's default (about 10 simulated seconds), so one operation waited alone is
+the ideal wall time.
 """
 
 from __future__ import annotations
 
 import asyncio
-import resource
+import contextlib
+import json
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
 
-from mint_ext import AsyncMint, PollPolicy
-from mint_ext.testing import FakeMint, RealClock, serve_fake_mint
+from mint_ext import AsyncMint, Mint, PollPolicy
 
 from ._common import Row
+
+POLL = PollPolicy(initial=0.2, max_delay=1.0, fraction=0.0, multiplier=1.5)
+
+
+@contextlib.contextmanager
+def fake_process(speed: float) -> Iterator[dict[str, Any]]:
+    cmd = [sys.executable, "-m", "mint_ext.testing", "--quiet", "--speed", str(speed)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        yield json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def stats(info: dict[str, Any]) -> dict[str, Any]:
+    with urllib.request.urlopen(info["stats_url"]) as answer:
+        return dict(json.load(answer))
 
 
 def run(quick: bool = False, n: int | None = None) -> list[Row]:
     count = n or (200 if quick else 1000)
-    speed = 10.0
-    fake = FakeMint(clock=RealClock(speed), retry_after=None)
-    with serve_fake_mint(fake) as server:
+    rows = []
+    with fake_process(10.0) as info:
 
-        async def main() -> tuple[float, int, float]:
-            async with AsyncMint(api_key=server.api_key, base_url=server.base_url) as mint:
+        async def main() -> tuple[float, float, int, float, int]:
+            async with AsyncMint(api_key=info["api_key"], base_url=info["base_url"]) as mint:
                 one = await mint.models.generate(prompt="alone")
                 start = time.perf_counter()
-                await mint.operations.wait(one, poll=PollPolicy(initial=0.2, max_delay=1.0))
+                await mint.operations.wait(one, poll=POLL)
                 single = time.perf_counter() - start
                 ops = await asyncio.gather(*[mint.models.generate(prompt=f"bench {i}")
                                              for i in range(count)])  # fmt: skip
-                fake.reset_peak()
-                start = time.perf_counter()
+                before = stats(info)["requests"]["api"]
+                cpu0, start = time.process_time(), time.perf_counter()
                 results = await mint.operations.wait_many(
-                    ops, timeout=600, max_concurrency=16, max_rate=1000,
-                    poll=PollPolicy(initial=0.2, max_delay=1.0))  # fmt: skip
-                wall = time.perf_counter() - start
-                return wall, sum(r.ok for r in results), single
+                    ops, timeout=600, max_concurrency=16, max_rate=1000, poll=POLL)  # fmt: skip
+                wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+                polls = stats(info)["requests"]["api"] - before - 1  # this stats call
+                return wall, cpu, polls, single, sum(r.ok for r in results)
 
-        cpu0 = time.process_time()
-        wall, ok, longest = asyncio.run(main())
-        cpu = time.process_time() - cpu0
-        peak = fake.peak_concurrency
-        requests = sum(1 for r in fake.requests if r.method == "GET")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    assert ok == count, f"{ok}/{count} operations succeeded"
-    return [
-        Row(f"wait_many on {count} operations (async), wall", wall, longest, "s",
-            "one operation waited alone", f"CPU {cpu:.2f} s (client + fake server in one process), "
-            f"peak RSS {rss:.0f} MiB, peak concurrent requests at the server {peak} (limit 16), "
-            f"{requests} poll requests (rate limit 1000/s)"),
-    ]  # fmt: skip
+        wall, cpu, polls, single, ok = asyncio.run(main())
+        assert ok == count, f"{ok}/{count} operations succeeded"
+        peak = stats(info)["peakConcurrentRequests"]["api"]
+        rows.append(Row(f"wait_many on {count} operations (async), wall", wall, single, "s",
+                        "one operation waited alone", f"fake in another process; {polls} polls, "
+                        f"peak {peak} concurrent at the fake (limit 16)"))  # fmt: skip
+        rows.append(Row(f"wait_many on {count} operations (async), client CPU per poll",
+                        cpu / polls * 1000, 2.0, "ms", "goal", f"client CPU {cpu:.2f} s"))  # fmt: skip
+
+        with Mint(api_key=info["api_key"], base_url=info["base_url"]) as mint:
+            ops = [mint.models.generate(prompt=f"sync {i}") for i in range(count)]
+            before = stats(info)["requests"]["api"]
+            cpu0, start = time.process_time(), time.perf_counter()
+            results = mint.operations.wait_many(ops, timeout=600, max_concurrency=16,
+                                                max_rate=1000, poll=POLL)  # fmt: skip
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+            polls = stats(info)["requests"]["api"] - before - 1
+            assert sum(r.ok for r in results) == count
+        rows.append(Row(f"wait_many on {count} operations (sync), wall", wall, single, "s",
+                        "one operation waited alone (async)",
+                        f"client CPU {cpu / polls * 1000:.2f} ms per poll, {polls} polls"))  # fmt: skip
+    return rows
