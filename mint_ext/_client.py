@@ -24,6 +24,7 @@ from ._core import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     Core,
+    HttpClientT,
     check_headers,
     make_http_client,
     resolve_api_key,
@@ -147,6 +148,18 @@ def _with_settings(core: Core, settings: Mapping[str, Any]) -> Core:
     return attrs.evolve(core, **changes)
 
 
+def _pool(
+    cls: type[HttpClientT], http_client: HttpClientT | None, transport: object
+) -> Pool[HttpClientT]:
+    """The client's connection pool: the caller's ``http_client``, or one the SDK makes (again in
+    a forked child) around the caller's ``transport`` if any."""
+    return Pool(
+        lambda: http_client or make_http_client(cls, transport=transport, follow_redirects=False),
+        owned=http_client is None,
+        remakeable=http_client is None and not _is_pooled(transport),
+    )
+
+
 def _is_pooled(transport: object) -> bool:
     """A transport holding connections of its own (it cannot be shared across fork())."""
     return isinstance(transport, httpx.HTTPTransport | httpx.AsyncHTTPTransport)
@@ -216,14 +229,7 @@ class Mint(_ClientBase):
         configure_from_environment()
         core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers,
                      require_idempotency_key, max_response_bytes)  # fmt: skip
-        pool = Pool(
-            lambda: (
-                http_client
-                or make_http_client(httpx.Client, transport=transport, follow_redirects=False)
-            ),
-            owned=http_client is None,
-            remakeable=http_client is None and not _is_pooled(transport),
-        )
+        pool = _pool(httpx.Client, http_client, transport)
         runner = SyncRunner(
             core=core, pool=pool, sleep=sleep or time.sleep, asset_transport=transport
         )
@@ -371,14 +377,7 @@ class AsyncMint(_ClientBase):
         configure_from_environment()
         core = _core(api_key, base_url, timeout, max_retries, retry, clock, default_headers,
                      require_idempotency_key, max_response_bytes)  # fmt: skip
-        pool = Pool(
-            lambda: (
-                http_client
-                or make_http_client(httpx.AsyncClient, transport=transport, follow_redirects=False)
-            ),
-            owned=http_client is None,
-            remakeable=http_client is None and not _is_pooled(transport),
-        )
+        pool = _pool(httpx.AsyncClient, http_client, transport)
         runner = AsyncRunner(
             core=core, pool=pool, sleep=sleep or asyncio.sleep, asset_transport=transport
         )
