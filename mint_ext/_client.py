@@ -13,7 +13,7 @@ import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Self, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -30,7 +30,6 @@ from ._core import (
     resolve_api_key,
     resolve_base_url,
 )
-from ._downloads import Assets, AsyncAssets
 from ._errors import ConfigurationError
 from ._logging import configure_from_environment
 from ._options import RequestOptions, split_options, with_max_retries
@@ -61,6 +60,9 @@ from ._resources.worlds import (
 )
 from ._retry import Clock, RetryPolicy, is_seconds
 from ._runner import AsyncRunner, Pool, SyncRunner
+
+if TYPE_CHECKING:  # the download machinery (filelock, the asset transports) loads on first use
+    from ._downloads import Assets, AsyncAssets
 
 __all__ = [
     "AsyncMint",
@@ -244,7 +246,18 @@ class Mint(_ClientBase):
         self.models = Models(runner)
         self.account = AccountResource(runner)
         self.operations = Operations(runner)
-        self.assets = Assets(runner)
+
+    @functools.cached_property
+    def assets(self) -> Assets:
+        """Download a world's or model's files: :meth:`Assets.download <mint_ext._downloads.Assets.download>`.
+
+        Example:
+            >>> mint.assets.download(op, out, include=["thumbnail"]).ok
+            True
+        """
+        from ._downloads import Assets
+
+        return Assets(self._runner)
 
     def with_options(self, **settings: Unpack[ClientOptions]) -> Mint:
         """A client with other settings on the same connection pool (cheap: make one per call).
@@ -392,7 +405,13 @@ class AsyncMint(_ClientBase):
         self.models = AsyncModels(runner)
         self.account = AsyncAccountResource(runner)
         self.operations = AsyncOperations(runner)
-        self.assets = AsyncAssets(runner)
+
+    @functools.cached_property
+    def assets(self) -> AsyncAssets:
+        """Download a world's or model's files (see :meth:`Mint.assets`)."""
+        from ._downloads import AsyncAssets
+
+        return AsyncAssets(self._runner)
 
     def with_options(self, **settings: Unpack[ClientOptions]) -> AsyncMint:
         """A client with other settings on the same connection pool (see :meth:`Mint.with_options`)."""
