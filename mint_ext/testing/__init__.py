@@ -31,27 +31,50 @@ Fault injection
 ``fake.inject(fault, route="*", times=1)`` queues ``fault`` for the next ``times`` requests whose
 route matches: ``"GET /v1/operations/{operationId}"`` (method + spec path template),
 ``"POST /v1/worlds:generate"``, ``"ASSET"`` (asset and redirect origins), ``"*"``, or a glob of
-these (``"POST *"``, ``"/v1/operations/*"`` for any method). The first matching queued fault wins.
+these (``"POST *"``, ``"/v1/operations/*"`` for any method). An asset request's route is
+``"ASSET GET /glb/model_x.glb"``: ``"ASSET GET *"`` picks GETs only, ``"ASSET * */pano.png"`` one
+file. The first matching queued fault wins.
 
 =====================================  ========================================================
 ``Fault.status(429, retry_after="3")``  that status with a problem+json body (``Retry-After``:
                                        seconds or an HTTP-date); any 3-digit code, e.g. 520
-``Fault.html(502)``                    an HTML error page, ``text/html``
-``Fault.drop()``                       full ``Content-Length``, half the body, connection reset
-                                       (in-process: ``httpx.ReadError`` while streaming)
+``Fault.html(502)``                    an HTML error page, ``text/html``; ``content_type=``
+                                       labels it otherwise (``"application/octet-stream"``)
+``Fault.drop(after=None)``             full ``Content-Length``, ``after`` body bytes (default:
+                                       half), connection reset (in-process:
+                                       ``httpx.ReadError`` while streaming)
 ``Fault.truncate(n)``                  full ``Content-Length``, ``n`` body bytes, clean close
                                        (in-process: ``httpx.RemoteProtocolError``)
+``Fault.close_delimited(n=None)``      asset body framed by the connection's end: no
+                                       ``Content-Length``, all or ``n`` bytes, clean close (a cut
+                                       the framing cannot show, in-process too)
+``Fault.range_total(total)``           a ``206`` whose ``Content-Range`` claims ``total``
 ``Fault.slow(seconds)``                wait that many *real* seconds, then answer normally
 ``Fault.redirect(to_origin=None)``     ``302`` to the same path on another origin (default: the
-                                       redirect origin, which also serves assets)
+                                       redirect origin, which also serves assets); ``location=``
+                                       an exact (relative) ``Location``, ``status_code=`` 301..308
 ``Fault.unknown_status("paused")``     the operation GET reports that status once
 ``Fault.malformed_json()``             ``200`` ``application/json`` with a body that is not JSON
 =====================================  ========================================================
 
+The asset origin (a CDN)
+------------------------
+Assets are real files (right signatures, ``ETag``, ``Range``/``If-Range``, ``416``, ``HEAD``).
+``fake.change_asset(url, size=None, data=None)`` makes a new version (new ETag; other bytes, a
+new size, or exactly ``data``); ``fake.set_stated_size(url, n)`` makes the API state a wrong
+``glbSizeBytes``/``optimizedGlbSizeBytes``; ``fake.add_asset(path, kind=..., size=...)`` serves a
+file of your own; ``asset_rate=`` (bytes per second, loopback) streams bodies slowly, so two
+downloaders really overlap and a process can be killed mid-file; ``signed_urls=True`` signs URLs
+that expire after ``url_ttl`` simulated seconds (403), every API read signs them afresh;
+``on_asset_request`` is called with each asset request before it is answered. The loopback
+servers also answer proxy requests (absolute-form targets; ``RequestRecord.proxy_url``).
+
 Observation: ``fake.requests`` (every request: origin, method, path, query, headers, status),
-``fake.in_flight`` / ``fake.peak_concurrency`` (API origin), ``fake.operation_count()``, and the
-``on_response`` hook, called with an :class:`ApiExchange` for every API response (used by the test
-suite to check each response against the OpenAPI spec).
+``fake.asset_gets(url)`` (the GETs of one asset: their ``Range``/``If-Range`` headers and
+statuses), ``fake.asset_peak(url)`` (most GETs of that asset answered at once),
+``fake.in_flight`` / ``fake.peak_concurrency`` (API origin), ``fake.peak_asset_concurrency``,
+``fake.operation_count()``, and the ``on_response`` hook, called with an :class:`ApiExchange` for
+every API response (used by the test suite to check each response against the OpenAPI spec).
 
 Assumptions: ``.rad`` files start with ``b"RAD0"`` (no published magic is known); ``.spz`` files
 only carry a gzip header prefix. Asset URLs, when ``signed_urls=True``, carry ``?sig=&exp=`` and

@@ -88,16 +88,22 @@ def _ring(seed: bytes) -> memoryview:
 
 @dataclass
 class AssetEntry:
-    """One file on the asset origin. ``version`` is bumped by ``FakeMint.change_asset``."""
+    """One file on the asset origin. ``version`` is bumped by ``FakeMint.change_asset``.
+
+    ``data``: exact bytes to serve instead of the generated ones (``size`` is then their length);
+    ``content_type``: overrides the kind's ``Content-Type``.
+    """
 
     path: str
     kind: str
     size: int
     version: int = 1
+    data: bytes | None = None
+    content_type_override: str | None = None
 
     @property
     def content_type(self) -> str:
-        return KINDS[self.kind]
+        return self.content_type_override or KINDS[self.kind]
 
     @property
     def etag(self) -> str:
@@ -112,6 +118,13 @@ class AssetEntry:
         """The bytes ``[start, start + length)`` as slices of at most ``chunk`` bytes."""
         end = min(start + length, self.size)
         pos = start
+        if self.data is not None:
+            view = memoryview(self.data)
+            chunk = max(1, min(chunk, CHUNK))
+            while pos < end:
+                yield view[pos : min(pos + chunk, end)]
+                pos += chunk
+            return
         header = self.header
         if pos < len(header) and pos < end:
             stop = min(len(header), end)

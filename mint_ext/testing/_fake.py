@@ -16,10 +16,11 @@ import random
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote
 
+from ._assets import MIN_SIZE as MIN_ASSET_SIZE
 from ._assets import AssetEntry, kind_of, parse_range
 from ._clock import Clock, FakeClock, Timings
 from ._faults import Fault, _Injected, route_matches
@@ -60,6 +61,8 @@ class RequestRecord:
     query: str
     headers: Mapping[str, str]
     status: int
+    #: The absolute URL of a request sent to the loopback server as to a proxy (else None).
+    proxy_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -356,6 +359,7 @@ class FakeMint:
         credits: int = 1000,
         on_response: Callable[[ApiExchange], None] | None = None,
         asset_rate: float | None = None,
+        on_asset_request: Callable[[FakeRequest], None] | None = None,
     ) -> None:
         self.api_keys: tuple[str, ...] = tuple(api_keys)
         if not self.api_keys:
@@ -377,6 +381,10 @@ class FakeMint:
         #: Bytes per second at which the loopback server streams asset bodies (None: as fast as
         #: it can). Makes interrupted downloads and progress bars observable.
         self.asset_rate = asset_rate
+        #: Called with every request to the asset and redirect origins before it is answered
+        #: (from the serving thread): a test can change an asset there (:meth:`change_asset`) to
+        #: make a file change between two requests of one download.
+        self.on_asset_request = on_asset_request
         self._lock = threading.RLock()
         self._rng = random.Random(seed)
         self._secret = hashlib.sha256(f"mint-fake-{seed}".encode()).digest()
@@ -393,6 +401,9 @@ class FakeMint:
         self._peak = 0
         self._asset_in_flight = 0
         self._asset_peak = 0
+        self._get_in_flight: dict[str, int] = {}  # asset path -> GETs being answered now
+        self._get_peak: dict[str, int] = {}
+        self._stated_sizes: dict[str, int] = {}
         self._idem_requests: dict[str, int] = {}  # Idempotency-Key -> POSTs that carried it
 
     # ------------------------------------------------------------------ controls
@@ -458,13 +469,94 @@ class FakeMint:
             self._restart(op, now, [_Step("canceled", None, step.stage, step.rev, "canceled")])
             op.canceled_at = now
 
-    def change_asset(self, url_or_path: str) -> str:
-        """Bump an asset's version: new ETag and different bytes. Returns the new ETag."""
+    def change_asset(
+        self, url_or_path: str, *, size: int | None = None, data: bytes | None = None
+    ) -> str:
+        """Bump an asset's version: new ETag and different bytes. Returns the new ETag.
+
+        ``size``: the new version has this many bytes (the API states it too, as
+        ``glbSizeBytes`` for a model's GLB). ``data``: serve exactly these bytes from now on
+        (a file with a wrong signature, a tiny one...); ``size`` is then their length.
+
+        Example:
+            >>> fake = FakeMint()
+            >>> url = fake.add_asset("/files/a.glb", size=100)
+            >>> old = fake.asset(url).etag
+            >>> fake.change_asset(url, data=b"not a glb") != old, fake.asset(url).read()
+            (True, b'not a glb')
+        """
+        if size is not None and data is not None:
+            raise ValueError("give size or data, not both")
+        if size is not None and size < 0:
+            raise ValueError("size must be >= 0")
         path = self._asset_path(url_or_path)
         with self._lock:
             entry = self._assets[path]
             entry.version += 1
+            if data is not None:
+                entry.data, entry.size = bytes(data), len(data)
+            elif size is not None:
+                entry.data, entry.size = None, max(MIN_ASSET_SIZE, size)
             return entry.etag
+
+    def add_asset(
+        self,
+        path: str,
+        *,
+        kind: str | None = None,
+        size: int | None = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+    ) -> str:
+        """Serve a file of your own at ``path`` on the asset origin; returns its URL (signed when
+        ``signed_urls`` is on). For operations you build yourself (``Operation.from_dict``)
+        whose URLs the API would not send, e.g. one without an extension.
+
+        ``kind``: ``glb``, ``spz``, ``rad``, ``png``, ``jpg`` or ``webp`` (default: from the
+        extension); it gives the bytes' signature and ``Content-Type`` (or ``content_type``).
+        ``size`` (default: the fake's size for that kind) or ``data`` (exact bytes).
+
+        Example:
+            >>> fake = FakeMint()
+            >>> fake.add_asset("/images/w/preview", kind="jpg", size=64)
+            'http://cdn.mint.fake/images/w/preview'
+            >>> fake.asset("/images/w/preview").read()[:3], fake.asset("/images/w/preview").size
+            (b'\\xff\\xd8\\xff', 64)
+        """
+        if not path.startswith("/") or "?" in path:
+            raise ValueError("path must start with / and carry no query")
+        kind = kind_of(path) if kind is None else kind_of("x." + kind)
+        if size is not None and data is not None:
+            raise ValueError("give size or data, not both")
+        with self._lock:
+            n = len(data) if data is not None else max(MIN_ASSET_SIZE, size or self._size_for(kind))
+            self._assets[path] = AssetEntry(
+                path, kind, n, data=None if data is None else bytes(data),
+                content_type_override=content_type,
+            )  # fmt: skip
+            return self._url(path, self.now())
+
+    def set_stated_size(self, url_or_path: str, size: int | None) -> None:
+        """Make the API state ``size`` for an asset (``glbSizeBytes``, ``optimizedGlbSizeBytes``:
+        the size fields the spec has) instead of its real size; ``None`` goes back to the truth.
+        The asset origin still serves the real bytes, so a client that checks sees a mismatch.
+
+        Example:
+            >>> fake = FakeMint()
+            >>> model_id = fake.seed_models(1)[0]
+            >>> fake.set_stated_size(f"/glb/{model_id}.glb", 12)
+        """
+        if size is not None and size < 0:
+            raise ValueError("size must be >= 0")
+        path = self._asset_path(url_or_path)
+        with self._lock:
+            if size is None:
+                self._stated_sizes.pop(path, None)
+            else:
+                self._stated_sizes[path] = int(size)
+
+    def _stated_size(self, path: str) -> int:
+        return self._stated_sizes.get(path, self._assets[path].size)
 
     def asset(self, url_or_path: str) -> AssetEntry:
         """The asset entry behind a URL (``entry.read()`` gives its current bytes)."""
@@ -498,7 +590,25 @@ class FakeMint:
             return list(self._log)
 
     def asset_requests(self) -> list[RequestRecord]:
+        """The requests to the asset and redirect origins, oldest first."""
         return [r for r in self.requests if r.origin != "api"]
+
+    def asset_gets(self, url_or_path: str | None = None) -> list[RequestRecord]:
+        """The GETs on the asset and redirect origins (of one asset's path, if given), oldest
+        first: ``[r.headers.get("range") for r in fake.asset_gets(url)]`` are the Range headers
+        a download sent, ``r.headers.get("if-range")`` the validators, ``r.status`` the answers.
+        """
+        path = None if url_or_path is None else self._asset_path(url_or_path)
+        return [r for r in self.asset_requests()
+                if r.method == "GET" and (path is None or r.path == path)]  # fmt: skip
+
+    def asset_peak(self, url_or_path: str) -> int:
+        """Most GETs of one asset path whose answers were being sent at the same time (also in
+        :meth:`stats` as ``peakConcurrentGets``). On loopback a GET counts from its arrival to its
+        last body byte; in-process from the request until its response stream is closed. 1 for
+        two downloaders that took turns; 2 if their bodies overlapped."""
+        with self._lock:
+            return self._get_peak.get(self._asset_path(url_or_path), 0)
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -523,26 +633,37 @@ class FakeMint:
             return self._asset_peak
 
     def reset_peak(self) -> None:
+        """Start the peaks (API, assets, per asset path) again from what is in flight now."""
         with self._lock:
             self._peak = self._in_flight
             self._asset_peak = self._asset_in_flight
+            self._get_peak = {p: n for p, n in self._get_in_flight.items() if n}
 
-    def enter(self, origin: str) -> None:
-        """Transports call this when a request starts being handled (pairs with :meth:`leave`)."""
+    def enter(self, origin: str, request: FakeRequest | None = None) -> None:
+        """Transports call this when a request starts being handled (pairs with :meth:`leave`,
+        which they call once the answer is sent: for assets, after the last body byte).
+        ``request`` (optional) lets an asset GET count for its path (:meth:`asset_peak`)."""
         with self._lock:
             if origin == "api":
                 self._in_flight += 1
                 self._peak = max(self._peak, self._in_flight)
-            else:
-                self._asset_in_flight += 1
-                self._asset_peak = max(self._asset_peak, self._asset_in_flight)
+                return
+            self._asset_in_flight += 1
+            self._asset_peak = max(self._asset_peak, self._asset_in_flight)
+            if request is not None and request.method == "GET":
+                n = self._get_in_flight.get(request.path, 0) + 1
+                self._get_in_flight[request.path] = n
+                self._get_peak[request.path] = max(self._get_peak.get(request.path, 0), n)
 
-    def leave(self, origin: str) -> None:
+    def leave(self, origin: str, request: FakeRequest | None = None) -> None:
+        """The end of a request :meth:`enter` counted (give the same ``request``)."""
         with self._lock:
             if origin == "api":
                 self._in_flight -= 1
-            else:
-                self._asset_in_flight -= 1
+                return
+            self._asset_in_flight -= 1
+            if request is not None and request.method == "GET":
+                self._get_in_flight[request.path] = self._get_in_flight.get(request.path, 1) - 1
 
     def stats(self) -> dict[str, Any]:
         """What a test driving the fake from outside needs (also ``GET /_fake/stats``).
@@ -551,7 +672,8 @@ class FakeMint:
         ``idempotencyKeys`` maps each key that created one to its ``operationId`` and the
         number of POSTs that carried it (a redelivered task shows as ``requests`` > 1 with
         one operation); ``peakConcurrentRequests`` is per origin (``assets`` covers the asset
-        and redirect origins), ``inFlight`` the same right now.
+        and redirect origins), ``inFlight`` the same right now; ``peakConcurrentGets`` maps
+        each asset path to the most GETs of it answered at once (:meth:`asset_peak`).
 
         Example:
             >>> fake = FakeMint()
@@ -567,6 +689,7 @@ class FakeMint:
                 "idempotencyKeys": keys,
                 "peakConcurrentRequests": {"api": self._peak, "assets": self._asset_peak},
                 "inFlight": {"api": self._in_flight, "assets": self._asset_in_flight},
+                "peakConcurrentGets": dict(self._get_peak),
                 "requests": {
                     "api": sum(r.origin == "api" for r in self._log),
                     "assets": sum(r.origin != "api" for r in self._log),
@@ -598,6 +721,8 @@ class FakeMint:
         fault: Fault | None = None
         try:
             route_key, route, params = self._match(request)
+            if request.origin != "api" and self.on_asset_request is not None:
+                self.on_asset_request(request)
             fault = self._take_fault(route_key)
             if request.origin == "api":
                 reply = self._handle_api(request, route, params, fault)
@@ -612,7 +737,12 @@ class FakeMint:
             fault = None
         if fault is not None:
             if fault.kind == "drop":
-                reply.cut = ("drop", reply.content_length // 2)
+                n = reply.content_length // 2 if fault.limit is None else fault.limit
+                reply.cut = ("drop", min(n, reply.content_length))
+            elif fault.kind == "close_delimited" and request.origin != "api":
+                reply.close_delimited = True
+                if fault.limit is not None and fault.limit < reply.content_length:
+                    reply.cut = ("truncate", fault.limit)
             elif fault.kind == "truncate":
                 reply.cut = ("truncate", min(fault.n_bytes, reply.content_length))
             elif fault.kind == "slow":
@@ -628,6 +758,7 @@ class FakeMint:
                     request.query,
                     dict(request.headers),
                     reply.status,
+                    request.proxy_url,
                 )
             )
         if request.origin == "api" and self.on_response is not None:
@@ -646,7 +777,7 @@ class FakeMint:
 
     def _match(self, request: FakeRequest) -> tuple[str, _Route | None, dict[str, str]]:
         if request.origin != "api":
-            return "ASSET", None, {}
+            return f"ASSET {request.method} {request.path}", None, {}
         method = "GET" if request.method == "HEAD" else request.method
         fallback: _Route | None = None
         for route in ROUTES:
@@ -739,9 +870,8 @@ class FakeMint:
                 f"<body><center><h1>{fault.status_code} Bad Gateway</h1></center>"
                 "<hr><center>nginx</center></body></html>\n"
             ).encode()
-            return Reply(
-                fault.status_code, [("Content-Type", "text/html; charset=utf-8"), *rid], page
-            )
+            ctype = fault.content_type or "text/html; charset=utf-8"
+            return Reply(fault.status_code, [("Content-Type", ctype), *rid], page)
         if fault.kind == "malformed_json":
             return Reply(
                 200,
@@ -752,9 +882,13 @@ class FakeMint:
             target = fault.to_origin or (
                 self.redirect_base_url if request.origin != "redirect" else self.asset_base_url
             )
-            location = target + request.path + (f"?{request.query}" if request.query else "")
+            location = fault.location
+            if location is None:
+                location = target + request.path + (f"?{request.query}" if request.query else "")
             return Reply(
-                302, [("Location", location), ("Content-Type", "text/plain"), *rid], b"Found\n"
+                fault.status_code,
+                [("Location", location), ("Content-Type", "text/plain"), *rid],
+                b"Found\n",
             )
         return None
 
@@ -1455,7 +1589,7 @@ class FakeMint:
         if stage in ("final", "partial"):
             glb = f"/glb/{r.id}.glb"
             assets["glbUrl"] = self._url(glb, now)
-            assets["glbSizeBytes"] = self._assets[glb].size
+            assets["glbSizeBytes"] = self._stated_size(glb)
             assets["bounds"] = {
                 "min": [-0.5, 0.0, -0.5],
                 "max": [0.5, 1.2, 0.5],
@@ -1471,12 +1605,12 @@ class FakeMint:
             if optimized:
                 draco = f"/glb/{r.id}-draco.glb"
                 assets["optimizedGlbUrl"] = self._url(draco, now)
-                assets["optimizedGlbSizeBytes"] = self._assets[draco].size
+                assets["optimizedGlbSizeBytes"] = self._stated_size(draco)
         return assets
 
     # ------------------------------------------------------------------ assets origin
     def _size_for(self, kind: str) -> int:
-        return max(32, int(self.asset_sizes.get(kind, self.asset_size)))
+        return max(MIN_ASSET_SIZE, int(self.asset_sizes.get(kind, self.asset_size)))
 
     def _url(self, path: str, now: float) -> str:
         """Register ``path`` on the asset origin and return its (signed) absolute URL."""
@@ -1514,7 +1648,7 @@ class FakeMint:
         with self._lock:
             entry = self._assets.get(request.path)
             if entry is not None:
-                entry = AssetEntry(entry.path, entry.kind, entry.size, entry.version)
+                entry = replace(entry)  # a snapshot: change_asset may run while this streams
         if entry is None:
             return Reply(
                 404,
@@ -1553,9 +1687,16 @@ class FakeMint:
                 if parsed is not None and parsed is not True:
                     start, length = parsed
                     end = start + length - 1
+                    total = entry.size
+                    if (
+                        fault is not None
+                        and fault.kind == "range_total"
+                        and fault.total is not None
+                    ):
+                        total = fault.total
                     return Reply(
                         206,
-                        [*headers, ("Content-Range", f"bytes {start}-{end}/{entry.size}")],
+                        [*headers, ("Content-Range", f"bytes {start}-{end}/{total}")],
                         stream=(entry, start, length),
                         head=head,
                     )

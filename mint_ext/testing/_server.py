@@ -108,7 +108,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         fake = self.server.fake
         origin = self.server.origin
-        path, _, query = self.path.partition("?")
+        target, proxy_url = self.path, None
+        if "://" in target.split("?", 1)[0]:  # absolute-form: the client takes us for a proxy
+            proxy_url = target
+            target = "/" + target.split("://", 1)[1].partition("/")[2]
+        path, _, query = target.partition("?")
         try:
             body = self._read_body()
         except _BadRequest as exc:
@@ -125,10 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
             query,
             {k.lower(): v for k, v in self.headers.items()},
             body,
+            proxy_url,
         )
         counted = path != STATS_PATH  # the admin route is not part of what it measures
         if counted:
-            fake.enter(origin)
+            fake.enter(origin, request)
         try:
             reply = fake.handle(request)
             if reply.delay:
@@ -136,8 +141,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             for name, value in reply.headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(reply.content_length))
-            if reply.cut is not None:
+            if not reply.close_delimited:
+                self.send_header("Content-Length", str(reply.content_length))
+            if reply.cut is not None or reply.close_delimited:
                 self.send_header("Connection", "close")
             self.end_headers()
             rate = fake.asset_rate if origin != "api" else None
@@ -145,6 +151,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
                 if rate:
                     time.sleep(len(chunk) / rate)
+            if reply.close_delimited:
+                self.close_connection = True
+                self.wfile.flush()
             if reply.cut is not None and not reply.head:
                 self.close_connection = True
                 if reply.cut[0] == "drop":
@@ -157,7 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             if counted:
-                fake.leave(origin)
+                fake.leave(origin, request)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = _dispatch
 

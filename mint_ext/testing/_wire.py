@@ -27,6 +27,9 @@ class FakeRequest:
     query: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: The absolute URL when the client sent an absolute-form target (it took the loopback
+    #: server for a proxy); ``path``/``query`` are then that URL's.
+    proxy_url: str | None = None
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Reply:
 
     ``cut`` = ``("drop" | "truncate", n)``: send only ``n`` body bytes then break the connection
     (``drop`` resets it, ``truncate`` closes it cleanly). ``delay``: real seconds to wait first.
+    ``close_delimited``: no ``Content-Length``; the body ends where the connection does.
     """
 
     status: int
@@ -44,6 +48,7 @@ class Reply:
     head: bool = False
     cut: tuple[str, int] | None = None
     delay: float = 0.0
+    close_delimited: bool = False
 
     @property
     def content_length(self) -> int:
