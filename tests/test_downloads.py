@@ -1,17 +1,20 @@
 """End-to-end tests of ``mint.assets.download``: one body for Mint and AsyncMint.
 
-An in-process asset/API server (``httpx.MockTransport``) with Range/If-Range, ETags, signed
-URLs that expire, redirects and injectable faults (drop, truncate, HTML, status).
+Against the bundled fake (``mint_ext.testing``), in-process: its asset origin has Range/If-Range,
+ETags, signed URLs that expire and are signed afresh on every read, redirects and the CDN faults
+(drop, truncate, HTML, statuses); its request log shows what the client sent. Only the
+process-killed test needs sockets (the fake on loopback, a slow asset).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +23,9 @@ import pytest
 
 from mint_ext import (
     AssetVerificationError,
-    AsyncMint,
     ConfigurationError,
     DownloadError,
     InvalidArgumentError,
-    Mint,
     Operation,
 )
 from mint_ext._download_core import (
@@ -33,214 +34,91 @@ from mint_ext._download_core import (
     UnsafePathError,
     UnsafeRedirectError,
 )
+from mint_ext.testing import FakeClock, FakeMint, FakeTransport, Fault, serve_fake_mint
 
-CDN = "https://cdn.test"
-API = "https://api.test"
+from ._fake_contract import Contract
+from ._harness import Api, FakeTime
 
-
-def glb(size: int, seed: int = 0) -> bytes:
-    body = bytes((i * 7 + seed) % 251 for i in range(size - 12))
-    return b"glTF\x02\x00\x00\x00" + size.to_bytes(4, "little") + body
-
-
-ASSETS: dict[str, tuple[bytes, str]] = {
-    "/w/s100k.spz": (b"\x1f\x8b\x08\x00" + b"s" * 3000, "application/octet-stream"),
-    "/w/s500k.spz": (b"\x1f\x8b\x08\x00" + b"S" * 5000, "application/octet-stream"),
-    "/rad/w-lod.rad": (b"RAD1" + b"r" * 2000, "application/octet-stream"),
-    "/worlds/w-collider.glb": (glb(4000), "model/gltf-binary"),
-    "/images/w/pano.png": (b"\x89PNG\r\n\x1a\n" + b"p" * 500, "image/png"),
-    "/images/w/preview": (b"\xff\xd8\xff\xe0" + b"j" * 300, "image/jpeg"),
-    "/w/thumb.webp": (b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"w" * 100, "image/webp"),
-    "/m/model.glb": (glb(3 * 1024 * 1024 + 17), "model/gltf-binary"),
-}
+WORLD_FILES = [".mint-download.json", "caption.txt", "collider.glb", "pano.png", "preview.png",
+               "splat_100k.spz", "splat_500k.spz", "splat_full_res.spz", "thumbnail.webp",
+               "world.rad"]  # fmt: skip
+MODEL_GLB = 3 * 1024 * 1024 + 17
 
 
-class DropStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """Yields ``body`` in small pieces, then fails with ReadError if ``drop`` is set."""
+class Recording(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The fake's transport, remembering every URL asked for (also those of other hosts, which
+    the fake refuses with ConnectError and does not log)."""
 
-    open_now = 0
-    open_max = 0
+    def __init__(self, inner: FakeTransport) -> None:
+        self.inner = inner
+        self.urls: list[httpx.URL] = []
 
-    def __init__(self, body: bytes, drop: bool) -> None:
-        self.body, self.drop = body, drop
-        DropStream.open_now += 1
-        DropStream.open_max = max(DropStream.open_max, DropStream.open_now)
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(request.url)
+        return self.inner.handle_request(request)
 
-    def close(self) -> None:
-        DropStream.open_now -= 1
-
-    async def aclose(self) -> None:
-        self.close()
-
-    def _pieces(self) -> list[bytes]:
-        return [self.body[i : i + 65536] for i in range(0, len(self.body), 65536)]
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._pieces()
-        if self.drop:
-            raise httpx.ReadError("connection dropped")
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for piece in self._pieces():
-            yield piece
-        if self.drop:
-            raise httpx.ReadError("connection dropped")
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(request.url)
+        return await self.inner.handle_async_request(request)
 
 
-class Server:
-    """The API (operation/world/model) and the CDN in one handler, with a request log."""
+class Cdn:
+    """One FakeMint served in-process, and clients of it (sync or async, ``tests/_harness.Api``)
+    whose sleeps move the fake's clock and are recorded."""
 
-    def __init__(self, kind: str = "world", signed: bool = False) -> None:
-        self.files = {path: [body, ctype, f'"{path}-1"'] for path, (body, ctype) in ASSETS.items()}
-        self.kind = kind
-        self.signed = signed
-        self.sig = 1
-        self.requests: list[httpx.Request] = []
-        self.faults: dict[str, list[Callable[[httpx.Request], httpx.Response | None]]] = {}
-        self.redirects: dict[str, str] = {}
-        self.resource_id = "world_1" if kind == "world" else "model_1"
-        self.spz_keys = {"100k": "/w/s100k.spz", "500k": "/w/s500k.spz"}
+    def __init__(self, mode: str, contract: Contract, **fake_kw: Any) -> None:
+        fake_kw.setdefault("asset_sizes", {"glb": MODEL_GLB})
+        fake_kw.setdefault("asset_size", 6000)
+        self.mode = mode
+        self.clock = FakeClock()
+        self.fake = FakeMint(clock=self.clock, on_response=contract, **fake_kw)
+        self.transport = Recording(self.fake.transport())
+        self.time = FakeTime(start=self.clock.now(), on_advance=self.clock.advance)
+        self._apis: list[Api] = []
 
-    # -- knobs
-    def inject(
-        self, path: str, fault: Callable[[httpx.Request], httpx.Response | None], times: int = 1
-    ) -> None:
-        self.faults.setdefault(path, []).extend([fault] * times)
+    def api(self, max_retries: int = 2) -> Api:
+        api = Api(self.mode, transport=self.transport, base_url=self.fake.base_url,
+                  api_key=self.fake.api_key, max_retries=max_retries, time=self.time)  # fmt: skip
+        self._apis.append(api)
+        return api
 
-    def change(self, path: str, body: bytes) -> None:
-        self.files[path][0] = body
-        self.files[path][2] = f'"{path}-{hashlib.sha256(body).hexdigest()[:8]}"'
+    def download(self, source: Any, out: Path, max_retries: int = 2, **kw: Any) -> DownloadReport:
+        report: DownloadReport = self.api(max_retries)("assets.download", source, out, **kw)
+        return report
 
-    def asset_gets(self, path: str | None = None) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.host != "api.test" and r.method == "GET"
-                and (path is None or r.url.path == path)]  # fmt: skip
+    def finished(self, kind: str = "worlds") -> Operation:
+        """A succeeded world (or model) operation, read back from the API."""
+        api = self.api()
+        op = api(f"{kind}.generate", prompt="A quiet greenhouse")
+        self.fake.advance(3600)
+        op = api("operations.get", op.id)
+        assert op.is_succeeded and op.assets is not None
+        self.fake.clear_requests()
+        return op
+
+    @property
+    def sleeps(self) -> list[float]:
+        return self.time.sleeps
 
     def api_reads(self) -> int:
-        return sum(1 for r in self.requests if r.url.host == "api.test")
+        return sum(1 for r in self.fake.requests if r.origin == "api")
 
-    # -- JSON
-    def url(self, path: str) -> str:
-        return f"{CDN}{path}?sig={self.sig}" if self.signed else f"{CDN}{path}"
-
-    def assets_json(self) -> dict[str, Any]:
-        if self.kind == "world":
-            return {
-                "spzUrls": {k: self.url(p) for k, p in self.spz_keys.items()},
-                "radUrl": self.url("/rad/w-lod.rad"),
-                "colliderMeshUrl": self.url("/worlds/w-collider.glb"),
-                "panoUrl": self.url("/images/w/pano.png"),
-                "previewImageUrl": self.url("/images/w/preview"),
-                "thumbnailUrl": self.url("/w/thumb.webp"),
-                "caption": "A quiet greenhouse\nwith ferns",
-            }
-        return {"glbUrl": self.url("/m/model.glb"), "thumbnailUrl": self.url("/w/thumb.webp")}
-
-    def operation_json(self) -> dict[str, Any]:
-        return {
-            "object": "operation", "id": "op_1", "status": "succeeded",
-            "type": f"{self.kind}_generation", "generationMode": "auto", "prompt": "p",
-            "generationPreset": "fast", "generationModel": None, "mintUrl": None,
-            "resource": {"type": self.kind, "id": self.resource_id},
-            "assets": self.assets_json(),
-            "createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-01-01T00:00:00Z",
-        }  # fmt: skip
-
-    def operation(self) -> Operation:
-        return Operation.from_dict(self.operation_json())
-
-    # -- the handler
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.url.host == "api.test":
-            if request.url.path == "/v1/operations/op_1":
-                self.sig += 1  # every read signs the URLs afresh
-                return httpx.Response(200, json=self.operation_json())
-            return httpx.Response(404, json={"title": "not found"})
-        path = request.url.path
-        if path in self.redirects:
-            return httpx.Response(302, headers={"location": self.redirects[path]})
-        faults = self.faults.get(path)
-        if faults:
-            answer = faults.pop(0)(request)
-            if answer is not None:
-                return answer
-        if self.signed and request.url.params.get("sig") != str(self.sig):
-            return httpx.Response(
-                403, text="<Error>expired</Error>", headers={"content-type": "application/xml"}
-            )
-        if path not in self.files:
-            return httpx.Response(404)
-        body, ctype, etag = self.files[path]
-        headers = {"content-type": ctype, "etag": etag, "accept-ranges": "bytes"}
-        if request.method == "HEAD":
-            return httpx.Response(200, headers={**headers, "content-length": str(len(body))})
-        rng = request.headers.get("range")
-        if rng and request.headers.get("if-range", etag) == etag:
-            start = int(rng.removeprefix("bytes=").rstrip("-"))
-            part = body[start:]
-            headers["content-range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
-            return httpx.Response(206, headers={**headers, "content-length": str(len(part))},
-                                  stream=DropStream(part, False))  # fmt: skip
-        return httpx.Response(200, headers={**headers, "content-length": str(len(body))},
-                              stream=DropStream(body, False))  # fmt: skip
-
-    # -- faults
-    def drop_after(self, n: int) -> Callable[[httpx.Request], httpx.Response]:
-        def fault(request: httpx.Request) -> httpx.Response:
-            body, ctype, etag = self.files[request.url.path]
-            headers = {"content-type": ctype, "etag": etag, "content-length": str(len(body))}
-            return httpx.Response(200, headers=headers, stream=DropStream(body[:n], True))
-
-        return fault
-
-    def truncate(self, n: int) -> Callable[[httpx.Request], httpx.Response]:
-        def fault(request: httpx.Request) -> httpx.Response:
-            body, ctype, etag = self.files[request.url.path]
-            headers = {"content-type": ctype, "etag": etag, "content-length": str(len(body))}
-            return httpx.Response(200, headers=headers, stream=DropStream(body[:n], False))
-
-        return fault
+    def close(self) -> None:
+        for api in self._apis:
+            api.close()
 
 
-def html_page(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(
-        200, text="<!doctype html><title>502</title>", headers={"content-type": "text/html"}
-    )
+@pytest.fixture
+def cdn(mode: str, contract: Contract) -> Iterator[Callable[..., Cdn]]:
+    made: list[Cdn] = []
 
+    def make(**fake_kw: Any) -> Cdn:
+        made.append(Cdn(mode, contract, **fake_kw))
+        return made[-1]
 
-def html_as_octets(request: httpx.Request) -> httpx.Response:
-    body = b"<!DOCTYPE html><html><body>Bad gateway</body></html>"
-    return httpx.Response(200, content=body, headers={"content-type": "application/octet-stream"})
-
-
-def status(code: int, retry_after: str | None = None) -> Callable[[httpx.Request], httpx.Response]:
-    def fault(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(code, headers={"retry-after": retry_after} if retry_after else {})
-
-    return fault
-
-
-class Runner:
-    def __init__(self, mode: str, server: Server, max_retries: int = 2) -> None:
-        self.mode, self.server, self.max_retries = mode, server, max_retries
-        self.sleeps: list[float] = []
-
-    def __call__(self, source: Any, out: Path, **kw: Any) -> DownloadReport:
-        transport = httpx.MockTransport(self.server)
-        if self.mode == "sync":
-            with Mint(api_key="secret-key", base_url=API, transport=transport,
-                      max_retries=self.max_retries, sleep=self.sleeps.append) as mint:  # fmt: skip
-                return mint.assets.download(source, out, **kw)
-
-        async def sleep(seconds: float) -> None:
-            self.sleeps.append(seconds)
-
-        async def main() -> DownloadReport:
-            async with AsyncMint(api_key="secret-key", base_url=API, transport=transport,
-                                 max_retries=self.max_retries, sleep=sleep) as mint:  # fmt: skip
-                return await mint.assets.download(source, out, **kw)
-
-        return asyncio.run(main())
+    yield make
+    for c in made:
+        c.close()
 
 
 def sha(data: bytes) -> str:
@@ -252,32 +130,46 @@ def listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
 
 
+def path_of(url: str | None) -> str:
+    assert url is not None
+    return "/" + url.split("://", 1)[1].split("/", 1)[1].split("?", 1)[0]
+
+
+def glb_url(op: Operation) -> str:
+    assert op.assets is not None
+    url = op.assets.glb_url  # type: ignore[union-attr]
+    assert isinstance(url, str)
+    return url
+
+
 # ------------------------------------------------------------------------------------ tests
 
 
-def test_world_download_layout_report_and_no_credentials(mode: str, tmp_path: Path):
-    server = Server("world", signed=True)
+def test_world_download_layout_report_and_no_credentials(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn(signed_urls=True)
+    op = c.finished()
     events: list[DownloadProgress] = []
-    report = Runner(mode, server)("op_1", tmp_path, progress=events.append)
-    folder = tmp_path / "world_1"
-    assert report.ok and report.directory == folder and report.resource_id == "world_1"
-    assert listing(folder) == [
-        ".mint-download.json", "caption.txt", "collider.glb", "pano.png", "preview.jpg",
-        "splat_100k.spz", "splat_500k.spz", "thumbnail.webp", "world.rad",
-    ]  # fmt: skip
-    assert (folder / "caption.txt").read_text("utf-8") == "A quiet greenhouse\nwith ferns"
+    report = c.download(op.id, tmp_path, progress=events.append)
+    folder = tmp_path / op.resource_id
+    assert report.ok and report.directory == folder and report.resource_id == op.resource_id
+    assert listing(folder) == WORLD_FILES
+    assert (folder / "caption.txt").read_text("utf-8") == op.assets.caption  # type: ignore[union-attr]
     for a in report.assets:
         assert a.status == "downloaded" and a.error is None and a.resumed_from == 0
         assert a.sha256 == sha(a.path.read_bytes()) and a.bytes == a.path.stat().st_size
         assert a.url is None or "?" not in a.url  # signatures stripped
+        if a.kind != "caption":
+            assert a.path.read_bytes() == c.fake.asset(a.url or "").read()
     spz = report.by_kind("spz")[0]
-    assert spz.url == f"{CDN}/w/s100k.spz" and spz.path == folder / "splat_100k.spz"
+    spz_path = path_of(op.assets.spz_urls["100k"])  # type: ignore[union-attr,index]
+    assert spz.url == c.fake.asset_base_url + spz_path and spz.path == folder / "splat_100k.spz"
     assert {a.kind for a in report.assets} == {"spz", "rad", "collider", "pano", "preview",
                                                 "thumbnail", "caption"}  # fmt: skip
     # credentials only ever go to the API
-    for r in server.requests:
-        if r.url.host == "api.test":
-            assert r.headers["authorization"] == "Bearer secret-key"
+    assert c.fake.asset_requests() and c.api_reads()
+    for r in c.fake.requests:
+        if r.origin == "api":
+            assert r.headers["authorization"] == f"Bearer {c.fake.api_key}"
         else:
             assert "authorization" not in r.headers and "cookie" not in r.headers
     # progress: per file and in total, ending at the full size
@@ -286,191 +178,250 @@ def test_world_download_layout_report_and_no_credentials(mode: str, tmp_path: Pa
     assert {e.path.name for e in events if e.done} >= {"world.rad", "caption.txt"}
 
 
-def test_sync_and_async_produce_the_same_files(tmp_path: Path):
-    a = Runner("sync", Server("world"))("op_1", tmp_path / "a")
-    b = Runner("async", Server("world"))("op_1", tmp_path / "b")
+def test_an_extensionless_url_is_named_from_its_content_type(
+    cdn: Callable[..., Cdn], tmp_path: Path
+):
+    c = cdn()
+    op = c.finished()
+    url = c.fake.add_asset(f"/images/{op.resource_id}/preview", kind="jpg", size=300)
+    data = op.to_dict()
+    data["assets"]["previewImageUrl"] = url
+    report = c.download(Operation.from_dict(data), tmp_path, include=["preview"])
+    (preview,) = report.assets
+    assert preview.path.name == "preview.jpg"  # image/jpeg decided the extension
+    assert preview.path.read_bytes() == c.fake.asset(url).read()
+
+
+def test_sync_and_async_produce_the_same_files(contract: Contract, tmp_path: Path):
+    reports = []
+    for mode in ("sync", "async"):
+        c = Cdn(mode, contract)  # same seed: same ids, URLs and bytes
+        try:
+            reports.append(c.download(c.finished().id, tmp_path / mode))
+        finally:
+            c.close()
+    a, b = reports
     strip = [(x.kind, x.slot, x.url, x.path.name, x.status, x.bytes, x.sha256) for x in a.assets]
-    assert strip == [
+    assert len(strip) == 9 and strip == [
         (x.kind, x.slot, x.url, x.path.name, x.status, x.bytes, x.sha256) for x in b.assets
     ]
 
 
-def test_include_and_spz_resolution(mode: str, tmp_path: Path):
-    server = Server("world")
-    report = Runner(mode, server)(server.operation(), tmp_path, include=["spz", "caption"],
-                                  spz_resolution="500k")  # fmt: skip
+def test_include_and_spz_resolution(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished()
+    report = c.download(op, tmp_path, include=["spz", "caption"], spz_resolution="500k")
     assert [a.path.name for a in report.assets] == ["splat_500k.spz", "caption.txt"]
-    assert [r.url.path for r in server.asset_gets()] == ["/w/s500k.spz"]
-    with pytest.raises(InvalidArgumentError, match="available: 100k, 500k"):
-        Runner(mode, server)(server.operation(), tmp_path, spz_resolution="2m")
+    spz_500k = path_of(op.assets.spz_urls["500k"])  # type: ignore[union-attr,index]
+    assert [r.path for r in c.fake.asset_gets()] == [spz_500k]
+    with pytest.raises(InvalidArgumentError, match="available: 100k, 500k, full_res"):
+        c.download(op, tmp_path, spz_resolution="2m")
     with pytest.raises(InvalidArgumentError, match="known kinds"):
-        Runner(mode, server)(server.operation(), tmp_path, include=["meshes"])
+        c.download(op, tmp_path, include=["meshes"])
 
 
-def test_model_download(mode: str, tmp_path: Path):
-    server = Server("model")
-    report = Runner(mode, server)(server.operation(), tmp_path)
-    assert [a.path.name for a in report.assets] == ["model.glb", "thumbnail.webp"]
-    assert (tmp_path / "model_1" / "model.glb").read_bytes() == ASSETS["/m/model.glb"][0]
+def test_model_download(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished("models")
+    report = c.download(op, tmp_path)
+    assert [a.path.name for a in report.assets] == ["model.glb", "preview.png", "thumbnail.webp"]
+    body = (tmp_path / op.resource_id / "model.glb").read_bytes()
+    assert len(body) == MODEL_GLB and body == c.fake.asset(glb_url(op)).read()
 
 
-def test_truncated_body_fails_keeps_part_then_resumes(mode: str, tmp_path: Path):
-    server = Server("model")
-    body = ASSETS["/m/model.glb"][0]
-    server.inject("/m/model.glb", server.truncate(1_500_000), times=10)
-    run = Runner(mode, server, max_retries=0)
+def test_truncated_body_fails_keeps_part_then_resumes(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished("models")
+    url = glb_url(op)
+    body, etag = c.fake.asset(url).read(), c.fake.asset(url).etag
+    # A body that ends early where the framing cannot show it (no Content-Length): the SDK's own
+    # size check (against the API's glbSizeBytes) must catch it. A short body under a
+    # Content-Length is the transport's error (Fault.truncate, below).
+    c.fake.inject(Fault.close_delimited(1_500_000), route="ASSET GET *")
     with pytest.raises(DownloadError) as info:
-        run(server.operation(), tmp_path, include=["glb"])
+        c.download(op, tmp_path, max_retries=0, include=["glb"])
     report = info.value.report
     assert isinstance(report, DownloadReport) and [a.status for a in report.assets] == ["failed"]
     assert isinstance(report.assets[0].error, AssetVerificationError)
     assert "1500000 of" in str(report.assets[0].error)
-    folder = tmp_path / "model_1"
+    folder = tmp_path / op.resource_id
     assert not (folder / "model.glb").exists()
     assert (folder / ".glb.part").stat().st_size == 1_500_000
     assert (folder / ".glb.part.json").exists()
-    # allow_partial returns the report instead of raising
-    again = run(server.operation(), tmp_path, include=["glb"], allow_partial=True)
+    # allow_partial returns the report instead of raising (this resume is cut before its body)
+    c.fake.inject(Fault.truncate(0), route="ASSET GET *")
+    again = c.download(op, tmp_path, max_retries=0, include=["glb"], allow_partial=True)
     assert not again.ok
     # once the server behaves, the next run continues where the part file ends
-    server.faults.clear()
-    report = run(server.operation(), tmp_path, include=["glb"])
-    last = server.asset_gets()[-1]
-    assert (
-        last.headers["range"] == "bytes=1500000-" and last.headers["if-range"] == '"/m/model.glb-1"'
-    )
+    c.fake.clear_faults()
+    report = c.download(op, tmp_path, max_retries=0, include=["glb"])
+    last = c.fake.asset_gets(url)[-1]
+    assert last.headers["range"] == "bytes=1500000-" and last.headers["if-range"] == etag
+    assert last.status == 206
     assert report.assets[0].resumed_from == 1_500_000
     assert (folder / "model.glb").read_bytes() == body and report.assets[0].sha256 == sha(body)
     assert listing(folder) == [".mint-download.json", "model.glb"]
 
 
-def test_connection_drop_is_retried_from_the_bytes_on_disk(mode: str, tmp_path: Path):
-    server = Server("model")
-    body = ASSETS["/m/model.glb"][0]
-    server.inject("/m/model.glb", server.drop_after(2 * 65536))
-    run = Runner(mode, server)
-    report = run(server.operation(), tmp_path, include=["glb"])
-    gets = server.asset_gets("/m/model.glb")
+def test_connection_drop_is_retried_from_the_bytes_on_disk(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished("models")
+    url = glb_url(op)
+    body = c.fake.asset(url).read()
+    c.fake.inject(Fault.drop(after=2 * 65536), route="ASSET GET *")
+    report = c.download(op, tmp_path, include=["glb"])
+    gets = c.fake.asset_gets(url)
     assert len(gets) == 2 and "range" not in gets[0].headers
     assert gets[1].headers["range"] == f"bytes={2 * 65536}-"
     assert report.assets[0].resumed_from == 2 * 65536
     assert report.assets[0].sha256 == sha(body)
-    assert (tmp_path / "model_1" / "model.glb").read_bytes() == body
-    assert len(run.sleeps) == 1
+    assert (tmp_path / op.resource_id / "model.glb").read_bytes() == body
+    assert len(c.sleeps) == 1
 
 
-def test_changed_file_under_if_range_restarts_from_zero(mode: str, tmp_path: Path):
-    server = Server("model")
-    server.inject("/m/model.glb", server.truncate(1_000_000))
-    run = Runner(mode, server, max_retries=0)
-    run(server.operation(), tmp_path, include=["glb"], allow_partial=True)
-    new = glb(2 * 1024 * 1024, seed=3)
-    server.change("/m/model.glb", new)
-    report = run(server.operation(), tmp_path, include=["glb"])
-    last = server.asset_gets()[-1]
-    assert last.headers["if-range"] == '"/m/model.glb-1"'  # asked to resume, got a 200
+def test_changed_file_under_if_range_restarts_from_zero(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished("models")
+    url = glb_url(op)
+    old_etag = c.fake.asset(url).etag
+    c.fake.inject(Fault.truncate(1_000_000), route="ASSET GET *")
+    c.download(op, tmp_path, max_retries=0, include=["glb"], allow_partial=True)
+    c.fake.change_asset(url, size=2 * 1024 * 1024)
+    new = c.fake.asset(url).read()
+    report = c.download(op.id, tmp_path, max_retries=0, include=["glb"])  # its new size
+    last = c.fake.asset_gets(url)[-1]
+    assert last.headers["if-range"] == old_etag and last.status == 200  # asked to resume
     assert report.assets[0].resumed_from == 0 and report.assets[0].bytes == len(new)
-    assert (tmp_path / "model_1" / "model.glb").read_bytes() == new
+    assert (tmp_path / op.resource_id / "model.glb").read_bytes() == new
 
 
-def test_expired_signed_url_rereads_the_source_once(mode: str, tmp_path: Path):
-    server = Server("world", signed=True)
-    op = server.operation()  # sig=1
-    server.sig = 5  # every URL in `op` has expired
-    report = Runner(mode, server)(op, tmp_path, include=["spz", "rad"])
-    assert report.ok and len(report.assets) == 3
-    assert server.api_reads() == 1  # one re-read shared by all files
+def test_expired_signed_url_rereads_the_source_once(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn(signed_urls=True, url_ttl=300)
+    op = c.finished()
+    c.fake.advance(301)  # every URL in `op` has expired
+    report = c.download(op, tmp_path, include=["spz", "rad"])
+    assert report.ok and len(report.assets) == 4
+    assert 403 in [r.status for r in c.fake.asset_gets()]
+    assert c.api_reads() == 1  # one re-read shared by all files
     # a URL still denied after the refresh fails, without more re-reads
-    server2 = Server("world", signed=True)
-    server2.inject("/rad/w-lod.rad", status(403), times=5)
+    c2 = cdn(signed_urls=True)
+    op2 = c2.finished()
+    rad = path_of(op2.assets.rad_url)  # type: ignore[union-attr]
+    c2.fake.inject(Fault.status(403), route=f"ASSET * {rad}", times=5)
     with pytest.raises(DownloadError) as info:
-        Runner(mode, server2)(server2.operation(), tmp_path / "x", include=["rad"])
-    assert server2.api_reads() == 1
+        c2.download(op2, tmp_path / "x", include=["rad"])
+    assert c2.api_reads() == 1
     assert info.value.report.assets[0].error.status_code == 403
 
 
 def test_redirects_followed_without_credentials_and_https_to_http_refused(
-    mode: str, tmp_path: Path
+    cdn: Callable[..., Cdn], tmp_path: Path
 ):
-    server = Server("world")
-    server.redirects["/w/thumb.webp"] = "https://other.test/elsewhere/thumb.webp"
-    server.redirects["/elsewhere/thumb.webp"] = "/final/thumb.webp?via=other"  # relative
-    server.files["/final/thumb.webp"] = server.files["/w/thumb.webp"]
-    server.redirects["/images/w/pano.png"] = "http://plain.test/pano.png"
-    report = Runner(mode, server)(server.operation(), tmp_path, include=["thumbnail", "pano"],
-                                  allow_partial=True)  # fmt: skip
-    thumb, pano = report.by_kind("thumbnail")[0], report.by_kind("pano")[0]
-    assert thumb.status == "downloaded"
-    hops = [r for r in server.requests if r.url.host == "other.test"]
-    assert [r.url.path for r in hops] == ["/elsewhere/thumb.webp", "/final/thumb.webp"]
-    assert hops and all("authorization" not in r.headers for r in hops)
-    assert pano.status == "failed" and isinstance(pano.error, UnsafeRedirectError)
-    assert not any(r.url.host == "plain.test" for r in server.requests)
-    assert not (tmp_path / "world_1" / "pano.png").exists()
+    c = cdn(asset_base_url="https://cdn.mint.fake", redirect_base_url="https://other.mint.fake")
+    op = c.finished()
+    thumb = path_of(op.assets.thumbnail_url)  # type: ignore[union-attr]
+    pano = path_of(op.assets.pano_url)  # type: ignore[union-attr]
+    # the thumbnail: to another https origin, then a relative redirect there
+    c.fake.inject(Fault.redirect(), route=f"ASSET GET {thumb}")
+    c.fake.inject(Fault.redirect(location=f"{thumb}?via=other"), route=f"ASSET GET {thumb}")
+    # the panorama: a downgrade to plain http
+    c.fake.inject(Fault.redirect("http://plain.test"), route=f"ASSET GET {pano}")
+    report = c.download(op, tmp_path, include=["thumbnail", "pano"], allow_partial=True)
+    t, p = report.by_kind("thumbnail")[0], report.by_kind("pano")[0]
+    assert t.status == "downloaded"
+    assert t.path.read_bytes() == c.fake.asset(thumb).read()
+    hops = [r for r in c.fake.requests if r.origin == "redirect"]
+    assert [(r.path, r.query) for r in hops] == [(thumb, ""), (thumb, "via=other")]
+    assert all("authorization" not in r.headers for r in hops)
+    assert p.status == "failed" and isinstance(p.error, UnsafeRedirectError)
+    assert not any(u.host == "plain.test" for u in c.transport.urls)
+    assert any(u.host == "other.mint.fake" for u in c.transport.urls)
+    assert not (tmp_path / op.resource_id / "pano.png").exists()
 
 
-@pytest.mark.parametrize("fault", [html_page, html_as_octets])
-def test_html_instead_of_glb_is_never_saved(mode: str, tmp_path: Path, fault: Any):
-    server = Server("model")
-    server.inject("/m/model.glb", fault, times=5)
-    report = Runner(mode, server)(server.operation(), tmp_path, allow_partial=True)
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.html(200), Fault.html(200, content_type="application/octet-stream")],
+    ids=["html-page", "html-as-octets"],
+)
+def test_html_instead_of_glb_is_never_saved(cdn: Callable[..., Cdn], tmp_path: Path, fault: Fault):
+    c = cdn()
+    op = c.finished("models")
+    url = glb_url(op)
+    c.fake.inject(fault, route=f"ASSET * {path_of(url)}", times=5)
+    report = c.download(op, tmp_path, allow_partial=True)
     glb_ = report.by_kind("glb")[0]
     assert glb_.status == "failed" and isinstance(glb_.error, AssetVerificationError)
     assert report.by_kind("thumbnail")[0].status == "downloaded"
-    assert listing(tmp_path / "model_1") == [".mint-download.json", "thumbnail.webp"]
-    assert len(server.asset_gets("/m/model.glb")) == 1  # not retried
+    assert listing(tmp_path / op.resource_id) == [".mint-download.json", "preview.png",
+                                                  "thumbnail.webp"]  # fmt: skip
+    assert len(c.fake.asset_gets(url)) == 1  # not retried
 
 
-def test_wrong_signature_is_rejected(mode: str, tmp_path: Path):
-    server = Server("model")
-    server.change("/m/model.glb", b"\x89PNG\r\n\x1a\n" + b"x" * 100)
-    report = Runner(mode, server)(server.operation(), tmp_path, include=["glb"], allow_partial=True)
+def test_wrong_signature_is_rejected(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished("models")
+    c.fake.change_asset(glb_url(op), data=b"\x89PNG\r\n\x1a\n" + b"x" * 100)
+    # by id: the API states the new size, so only the signature is wrong
+    report = c.download(op.id, tmp_path, include=["glb"], allow_partial=True)
     assert isinstance(report.assets[0].error, AssetVerificationError)
     assert "glTF" in str(report.assets[0].error)
-    assert listing(tmp_path / "model_1") == []
+    assert listing(tmp_path / op.resource_id) == []
 
 
-def test_transient_statuses_are_retried_with_retry_after(mode: str, tmp_path: Path):
-    server = Server("model")
-    server.inject("/w/thumb.webp", status(429, "3"))
-    server.inject("/w/thumb.webp", status(503))
-    run = Runner(mode, server)
-    report = run(server.operation(), tmp_path, include=["thumbnail"])
-    assert report.ok and len(server.asset_gets()) == 3
-    assert run.sleeps[0] == 3.0 and len(run.sleeps) == 2
-    server.inject("/w/thumb.webp", status(500), times=3)
+def test_transient_statuses_are_retried_with_retry_after(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished("models")
+    thumb = path_of(op.assets.thumbnail_url)  # type: ignore[union-attr]
+    c.fake.inject(Fault.status(429, retry_after="3"), route=f"ASSET * {thumb}")
+    c.fake.inject(Fault.status(503), route=f"ASSET * {thumb}")
+    report = c.download(op, tmp_path, include=["thumbnail"])
+    assert report.ok and len(c.fake.asset_gets()) == 3
+    assert [r.status for r in c.fake.asset_gets()] == [429, 503, 200]
+    assert c.sleeps[0] == 3.0 and len(c.sleeps) == 2
+    c.fake.inject(Fault.status(500), route=f"ASSET * {thumb}", times=3)
     with pytest.raises(DownloadError):
-        run(server.operation(), tmp_path / "y", include=["thumbnail"])
+        c.download(op, tmp_path / "y", include=["thumbnail"])
 
 
-def test_rerun_skips_with_head_only_and_overwrite_refetches(mode: str, tmp_path: Path):
-    server = Server("world", signed=True)
-    run = Runner(mode, server)
-    first = run("op_1", tmp_path)
-    n_gets = len(server.asset_gets())
-    second = run("op_1", tmp_path)  # newly signed URLs, same files
-    assert len(server.asset_gets()) == n_gets  # no body fetched again
+def test_rerun_skips_with_head_only_and_overwrite_refetches(
+    cdn: Callable[..., Cdn], tmp_path: Path
+):
+    c = cdn(signed_urls=True)
+    op = c.finished()
+    first = c.download(op.id, tmp_path)
+    n_gets = len(c.fake.asset_gets())
+    c.fake.advance(1)  # the next read signs every URL afresh
+    second = c.download(op.id, tmp_path)
+    assert [r.query for r in c.fake.asset_requests()[n_gets:]] != [
+        r.query for r in c.fake.asset_requests()[:n_gets]
+    ]  # newly signed URLs, same files
+    assert len(c.fake.asset_gets()) == n_gets  # no body fetched again
     assert [a.status for a in second.assets] == ["skipped"] * len(first.assets)
     assert [a.sha256 for a in second.assets] == [a.sha256 for a in first.assets]
     # a changed file (new ETag) is fetched again, the others are not
-    server.change("/rad/w-lod.rad", b"RAD2" + b"z" * 10)
-    third = run("op_1", tmp_path)
-    assert [r.url.path for r in server.asset_gets()[n_gets:]] == ["/rad/w-lod.rad"]
+    rad = path_of(op.assets.rad_url)  # type: ignore[union-attr]
+    c.fake.change_asset(rad, size=5000)
+    third = c.download(op.id, tmp_path)
+    assert [r.path for r in c.fake.asset_gets()[n_gets:]] == [rad]
     assert third.by_kind("rad")[0].status == "downloaded"
-    assert (tmp_path / "world_1" / "world.rad").read_bytes() == b"RAD2" + b"z" * 10
+    assert (tmp_path / op.resource_id / "world.rad").read_bytes() == c.fake.asset(rad).read()
     # overwrite=True fetches everything
-    before = len(server.asset_gets())
-    fourth = run("op_1", tmp_path, overwrite=True)
-    assert len(server.asset_gets()) - before == 7
+    before = len(c.fake.asset_gets())
+    fourth = c.download(op.id, tmp_path, overwrite=True)
+    assert len(c.fake.asset_gets()) - before == 8
     assert all(a.status == "downloaded" for a in fourth.assets)
 
 
-def test_hostile_names_stay_confined(mode: str, tmp_path: Path):
-    server = Server("world")
-    server.resource_id = "../../evil\x00/" + "x" * 300
-    server.spz_keys = {"../../etc": "/w/s100k.spz", "/abs": "/w/s500k.spz", "CON": "/w/s100k.spz"}
+def test_hostile_names_stay_confined(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished()
+    data = op.to_dict()
+    spz = data["assets"]["spzUrls"]
+    data["resource"]["id"] = "../../evil\x00/" + "x" * 300
+    data["assets"]["spzUrls"] = {"../../etc": spz["100k"], "/abs": spz["500k"], "CON": spz["100k"]}
     out = tmp_path / "out"
-    report = Runner(mode, server)(server.operation(), out, include=["spz"])
+    report = c.download(Operation.from_dict(data), out, include=["spz"])
     assert report.ok
     for a in report.assets:
         assert a.path.resolve().parent.parent == out.resolve()
@@ -483,69 +434,72 @@ def test_hostile_names_stay_confined(mode: str, tmp_path: Path):
     }
 
 
-def test_symlinks_are_refused(mode: str, tmp_path: Path):
-    server = Server("world")
+def test_symlinks_are_refused(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     out = tmp_path / "out"
     out.mkdir()
-    (out / "world_1").symlink_to(elsewhere)
+    (out / op.resource_id).symlink_to(elsewhere)
     with pytest.raises(UnsafePathError):
-        Runner(mode, server)(server.operation(), out, include=["rad"])
-    (out / "world_1").unlink()
-    (out / "world_1").mkdir()
+        c.download(op, out, include=["rad"])
+    (out / op.resource_id).unlink()
+    (out / op.resource_id).mkdir()
     target = elsewhere / "victim"
     target.write_text("keep")
-    (out / "world_1" / "world.rad").symlink_to(target)
-    (out / "world_1" / ".collider.part").symlink_to(elsewhere / "victim2")
-    report = Runner(mode, server)(server.operation(), out, include=["rad", "collider"],
-                                  allow_partial=True)  # fmt: skip
+    (out / op.resource_id / "world.rad").symlink_to(target)
+    (out / op.resource_id / ".collider.part").symlink_to(elsewhere / "victim2")
+    report = c.download(op, out, include=["rad", "collider"], allow_partial=True)
     assert [a.status for a in report.assets] == ["failed", "failed"]
     assert all(isinstance(a.error, UnsafePathError) for a in report.assets)
     assert target.read_text() == "keep" and not (elsewhere / "victim2").exists()
 
 
-def test_progress_bar_and_missing_rich(mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_progress_bar_and_missing_rich(cdn: Callable[..., Cdn], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]):  # fmt: skip
-    server = Server("model")
-    report = Runner(mode, server)(
-        server.operation(), tmp_path, include=["thumbnail"], progress="bar"
-    )
+    c = cdn()
+    op = c.finished("models")
+    report = c.download(op, tmp_path, include=["thumbnail"], progress="bar")
     assert report.ok
     assert "thumbnail.webp" in capsys.readouterr().err
-    monkeypatch.setitem(__import__("sys").modules, "rich.progress", None)
+    monkeypatch.setitem(sys.modules, "rich.progress", None)
     with pytest.raises(ConfigurationError, match="rich"):
-        Runner(mode, server)(server.operation(), tmp_path / "z", progress=True)
+        c.download(op, tmp_path / "z", progress=True)
 
 
-def test_bad_sources_and_arguments(mode: str, tmp_path: Path):
-    server = Server("world")
-    raw = server.operation_json() | {"status": "running", "assets": None}
-    running = Operation.from_dict(raw)
+def test_bad_sources_and_arguments(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    running = c.api()("worlds.generate", prompt="not yet")  # queued: no assets
+    assert running.assets is None
     with pytest.raises(InvalidArgumentError, match="no assets yet"):
-        server_json = server.operation_json
-        server.operation_json = lambda: raw  # type: ignore[method-assign]
-        Runner(mode, server)(running, tmp_path)
-    server.operation_json = server_json  # type: ignore[method-assign]
+        c.download(running, tmp_path)
+    with pytest.raises(InvalidArgumentError, match="no assets yet"):
+        c.download(running.id, tmp_path)  # read from the API: still none
     with pytest.raises(InvalidArgumentError):
-        Runner(mode, server)(42, tmp_path)
+        c.download(42, tmp_path)
     with pytest.raises(InvalidArgumentError, match="max_concurrency"):
-        Runner(mode, server)("op_1", tmp_path, max_concurrency=0)
+        c.download(running.id, tmp_path, max_concurrency=0)
 
 
 @pytest.mark.parametrize("limit", [1, 2])
-def test_max_concurrency_bounds_open_downloads(mode: str, tmp_path: Path, limit: int):
-    DropStream.open_now = DropStream.open_max = 0
-    report = Runner(mode, Server("world"))("op_1", tmp_path, max_concurrency=limit)
-    assert report.ok and DropStream.open_now == 0
-    assert 1 <= DropStream.open_max <= limit
+def test_max_concurrency_bounds_open_downloads(cdn: Callable[..., Cdn], tmp_path: Path, limit: int):
+    c = cdn()
+    op = c.finished()
+    c.fake.reset_peak()
+    report = c.download(op.id, tmp_path, max_concurrency=limit)
+    # In-process, an asset request is open until its body is closed.
+    assert report.ok and c.fake.stats()["inFlight"]["assets"] == 0
+    assert 1 <= c.fake.peak_asset_concurrency <= limit
 
 
-def test_no_temp_files_left_after_success(mode: str, tmp_path: Path):
-    server = Server("world")
-    Runner(mode, server)("op_1", tmp_path, max_concurrency=1)
+def test_no_temp_files_left_after_success(cdn: Callable[..., Cdn], tmp_path: Path):
+    c = cdn()
+    op = c.finished()
+    c.download(op.id, tmp_path, max_concurrency=1)
     leftovers = [
-        n for n in os.listdir(tmp_path / "world_1") if n.endswith((".part", ".json", ".tmp"))
+        n for n in os.listdir(tmp_path / op.resource_id) if n.endswith((".part", ".json", ".tmp"))
     ]
     assert leftovers == [".mint-download.json"]
 
@@ -553,95 +507,23 @@ def test_no_temp_files_left_after_success(mode: str, tmp_path: Path):
 # ------------------------------------------------------- a real process, killed mid-download
 
 
-class _LoopbackAssets:
-    """A tiny threaded HTTP server on 127.0.0.1: the operation JSON and one slow, large GLB."""
-
-    def __init__(self, body: bytes) -> None:
-        import http.server
-        import threading
-
-        self.body = body
-        self.etag = '"big-1"'
-        self.ranges: list[str | None] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                if self.path.startswith("/v1/operations/"):
-                    data = outer.operation_json().encode()
-                    self.send_response(200)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return
-                rng = self.headers.get("range")
-                outer.ranges.append(rng)
-                start = 0
-                if rng and self.headers.get("if-range") == outer.etag:
-                    start = int(rng.removeprefix("bytes=").rstrip("-"))
-                    self.send_response(206)
-                    self.send_header(
-                        "content-range", f"bytes {start}-{len(outer.body) - 1}/{len(outer.body)}"
-                    )
-                else:
-                    self.send_response(200)
-                self.send_header("content-type", "model/gltf-binary")
-                self.send_header("etag", outer.etag)
-                self.send_header("content-length", str(len(outer.body) - start))
-                self.end_headers()
-                import time
-
-                try:
-                    for i in range(start, len(outer.body), 65536):
-                        self.wfile.write(outer.body[i : i + 65536])
-                        time.sleep(0.004)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def operation_json(self) -> str:
-        import json
-
-        return json.dumps({
-            "object": "operation", "id": "op_big", "status": "succeeded",
-            "type": "model_generation", "generationMode": "auto", "prompt": "p",
-            "generationPreset": "fast", "generationModel": None, "mintUrl": None,
-            "resource": {"type": "model", "id": "model_big"},
-            "assets": {"glbUrl": f"{self.url}/glb/big.glb?sig=abc"},
-            "createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2025-01-01T00:00:00Z",
-        })  # fmt: skip
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def test_process_killed_mid_download_resumes_on_restart(tmp_path: Path):
-    import subprocess
-    import sys
-    import time
-
-    body = glb(12 * 1024 * 1024 + 5, seed=9)
-    server = _LoopbackAssets(body)
+def test_process_killed_mid_download_resumes_on_restart(contract: Contract, tmp_path: Path):
+    size = 12 * 1024 * 1024 + 5
+    # 16 MiB/s: the server sleeps after each 1 MiB chunk, so the kill lands mid-file.
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": size}, asset_rate=16 << 20,
+                    signed_urls=True, on_response=contract)  # fmt: skip
+    model_id = fake.seed_models(1)[0]
+    (op_id,) = fake.operation_ids()
+    glb = f"/glb/{model_id}.glb"
     script = (
         "import sys\nfrom mint_ext import Mint\n"
-        "with Mint(api_key='k', base_url=sys.argv[1]) as mint:\n"
-        "    print(mint.assets.download('op_big', sys.argv[2]).summary())\n"
+        "with Mint(api_key=sys.argv[3], base_url=sys.argv[1]) as mint:\n"
+        "    print(mint.assets.download(sys.argv[4], sys.argv[2], include=['glb']).summary())\n"
     )
-    part = tmp_path / "model_big" / ".glb.part"
-    try:
-        proc = subprocess.Popen([sys.executable, "-c", script, server.url, str(tmp_path)])
+    part = tmp_path / model_id / ".glb.part"
+    with serve_fake_mint(fake) as server:
+        argv = [sys.executable, "-c", script, server.base_url, str(tmp_path), server.api_key, op_id]
+        proc = subprocess.Popen(argv)
         try:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
@@ -653,18 +535,17 @@ def test_process_killed_mid_download_resumes_on_restart(tmp_path: Path):
         finally:
             proc.wait(10)
         kept = part.stat().st_size
-        assert 0 < kept < len(body)
-        assert not (tmp_path / "model_big" / "model.glb").exists()
+        assert 0 < kept < size
+        assert not (tmp_path / model_id / "model.glb").exists()
 
-        done = subprocess.run([sys.executable, "-c", script, server.url, str(tmp_path)],
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        assert server.ranges[0] is None
-        assert server.ranges[-1] == f"bytes={kept}-"  # continued exactly where the kill left it
-        assert (tmp_path / "model_big" / "model.glb").read_bytes() == body
+        ranges = [r.headers.get("range") for r in fake.asset_gets(glb)]
+        assert ranges[0] is None
+        assert ranges[-1] == f"bytes={kept}-"  # continued exactly where the kill left it
+        assert fake.asset_gets(glb)[-1].status == 206
+        assert (tmp_path / model_id / "model.glb").read_bytes() == fake.asset(glb).read()
         assert not part.exists()
-    finally:
-        server.close()
 
 
 @pytest.mark.skipif(not hasattr(os, "fdatasync"), reason="fdatasync is POSIX-only (not macOS)")
