@@ -148,9 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             rate = fake.asset_rate if origin != "api" else None
             for chunk in reply.body_chunks():
-                self.wfile.write(chunk)
-                if rate:
+                if rate:  # paced before each write: the last byte ends the answer, no pause after
                     time.sleep(len(chunk) / rate)
+                self.wfile.write(chunk)
             if reply.close_delimited:
                 self.close_connection = True
                 self.wfile.flush()
