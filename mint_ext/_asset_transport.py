@@ -11,8 +11,13 @@ that have already arrived whole (reading without blocking: a partial record is l
 read) into one chunk: https
 downloads went from ~170 to ~400 MiB/s sync and ~160 to ~280 MiB/s async on loopback.
 
-In async code the 1 MiB reads are also given to asyncio's socket transport, which otherwise reads 256 KiB per
-``recv`` (see :func:`_widen_asyncio_reads`). The pools keep httpx's default limits and TLS setup.
+AsyncMint's downloads use :class:`ThreadedAssetTransport`: the sync transport in worker threads
+of their own (asyncio's TLS decrypts one record per loop trip; https async downloads went from
+~0.6x to about the sync speed), interrupted by shutting its sockets down when a task is
+cancelled. Where that transport cannot be used (outside :data:`TESTED_WITH`), the async one
+below: its 1 MiB reads are also given to asyncio's socket transport, which otherwise reads 256
+KiB per ``recv`` (see :func:`_widen_asyncio_reads`). The pools keep httpx's default limits and
+TLS setup.
 
 Body bytes are then handed from the socket to the caller without copies: h11's receive buffer
 copies every byte four times on its way through (into its buffer, two slices, and httpcore's
@@ -34,16 +39,22 @@ corporate_ca))`` downloads through the same trust store.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import importlib.metadata
 import re
+import socket
 import ssl
+import threading
 import typing
 import urllib.request
 from collections.abc import Callable
 
 import httpcore
 import httpx
+
+from ._flow import in_thread
 
 if typing.TYPE_CHECKING:
     from h11._receivebuffer import ReceiveBuffer as _H11ReceiveBuffer
@@ -54,6 +65,7 @@ else:  # h11 is httpcore's HTTP/1.1 parser; its buffer class is private, so it i
         _H11ReceiveBuffer = object
 
 READ_SIZE = 1 << 20
+T = typing.TypeVar("T")
 
 #: The versions the fast reads were tested with: [lowest, first untested). Outside them the asset
 #: clients use httpx's plain transports (``tests/test_asset_transport.py`` pins the shapes).
@@ -164,10 +176,13 @@ def _gather_ready(sock: ssl.SSLSocket, first: bytes, size: int) -> bytes:
 
 
 class _LargeReads(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+    def __init__(self, inner: httpcore.NetworkStream, live: _Live | None = None) -> None:
         self._inner = inner
         sock = inner.get_extra_info("socket")
         self._tls: ssl.SSLSocket | None = sock if isinstance(sock, ssl.SSLSocket) else None
+        self._live = live
+        if live is not None and isinstance(sock, socket.socket):
+            live.add(sock)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         size = max(max_bytes, READ_SIZE)
@@ -182,11 +197,16 @@ class _LargeReads(httpcore.NetworkStream):
         self._inner.write(buffer, timeout)
 
     def close(self) -> None:
+        if self._live is not None:
+            self._live.discard(self._inner.get_extra_info("socket"))
         self._inner.close()
 
     def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
                   timeout: float | None = None) -> httpcore.NetworkStream:  # fmt: skip
-        return _LargeReads(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        if self._live is not None:
+            self._live.discard(self._inner.get_extra_info("socket"))
+        inner = self._inner.start_tls(ssl_context, server_hostname, timeout)
+        return _LargeReads(inner, self._live)
 
     def get_extra_info(self, info: str) -> typing.Any:
         return self._inner.get_extra_info(info)
@@ -343,16 +363,44 @@ class _AsyncLargeReads(httpcore.AsyncNetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class _Backend(httpcore.NetworkBackend):
+class _Live:
+    """The open sockets of one transport, so that :meth:`interrupt` can end a blocked read."""
+
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socks: set[socket.socket] = set()
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.add(sock)
+
+    def discard(self, sock: object) -> None:
+        with self._lock:
+            self._socks.discard(sock)
+
+    def interrupt(self) -> None:
+        """Shut every open socket down: a thread blocked reading one gets an error at once.
+
+        The plain socket's ``shutdown`` (not ``SSLSocket.shutdown``, which would also drop the
+        TLS object under the reading thread's feet)."""
+        with self._lock:
+            socks = list(self._socks)
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self, live: _Live | None = None) -> None:
         self._inner = httpcore.SyncBackend()
+        self._live = live
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: typing.Iterable[typing.Any] | None = None,
                     ) -> httpcore.NetworkStream:  # fmt: skip
         return _LargeReads(self._inner.connect_tcp(host, port, timeout, local_address,
-                                                   socket_options))  # fmt: skip
+                                                   socket_options), self._live)  # fmt: skip
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
@@ -393,18 +441,88 @@ def proxied_by_environment() -> bool:
     return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
 
 
-def asset_transport(ssl_context: ssl.SSLContext | None = None) -> httpx.HTTPTransport:
+def asset_transport(
+    ssl_context: ssl.SSLContext | None = None, live: _Live | None = None
+) -> httpx.HTTPTransport:
     """httpx's transport with 1 MiB reads, verifying with ``ssl_context`` (default: httpx's).
 
-    Plain httpx when its internals are not as expected or outside :data:`TESTED_WITH`.
+    Plain httpx when its internals are not as expected or outside :data:`TESTED_WITH`. ``live``
+    (optional) gets every socket the transport opens.
     """
     context = ssl_context or httpx.create_ssl_context()  # loading the CA bundle takes ~20 ms
     transport = httpx.HTTPTransport(verify=context)
     if fast_reads_supported() and isinstance(
         getattr(transport, "_pool", None), httpcore.ConnectionPool
     ):
-        transport._pool = _Pool(network_backend=_Backend(), **_pool_options(context))
+        transport._pool = _Pool(network_backend=_Backend(live), **_pool_options(context))
     return transport
+
+
+class _ThreadedBody(httpx.AsyncByteStream):
+    """A sync response body read in worker threads (see :class:`ThreadedAssetTransport`)."""
+
+    def __init__(self, inner: httpx.SyncByteStream, owner: ThreadedAssetTransport) -> None:
+        self._inner = inner
+        self._owner = owner
+
+    async def __aiter__(self) -> typing.AsyncIterator[bytes]:
+        pieces = iter(self._inner)
+        while (piece := await self._owner.run(functools.partial(next, pieces, None))) is not None:
+            yield piece
+
+    async def aclose(self) -> None:
+        await self._owner.run(self._inner.close)
+
+
+class ThreadedAssetTransport(httpx.AsyncBaseTransport):
+    """The async asset transport: the sync one (:func:`asset_transport`), run in worker threads.
+
+    asyncio's and AnyIO's TLS layers decrypt one 16 KiB record per event-loop trip and copy
+    every byte through memory BIOs; a blocking TLS socket read in a thread gathers ~1 MiB per
+    trip (:func:`_gather_ready`) and releases the GIL while it waits and decrypts. Over https
+    that roughly doubled AsyncMint's download speed (``bench/bench_downloads.py``), and the
+    event loop only sees one hand-over per MiB. Its own threads (``max_workers``, the
+    download's concurrency), so a download never waits on, or starves, the loop's default
+    executor.
+
+    Cancelling a task that waits on a read shuts the transport's sockets down, so the thread
+    returns at once instead of at the read timeout; the transport is made for one
+    ``download()`` call, whose files are cancelled together. Only used when the pool is ours
+    (:func:`fast_reads_supported`): otherwise there would be no socket to shut down.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext | None, max_workers: int) -> None:
+        self._live = _Live()
+        self._inner = asset_transport(ssl_context, self._live)
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max_workers, thread_name_prefix="mint-assets"
+        )
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        return await in_thread(fn, executor=self._executor, on_cancel=self._live.interrupt)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.SyncByteStream):
+            raise httpx.UnsupportedProtocol("an asset request with a streaming body")
+        response = await self.run(functools.partial(self._inner.handle_request, request))
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_ThreadedBody(response.stream, self),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        try:
+            await self.run(self._inner.close)
+        finally:
+            self._executor.shutdown(wait=False)
+
+
+def threaded_supported() -> bool:
+    """Can :class:`ThreadedAssetTransport` be used (the sync pool is ours, so interruptible)?"""
+    return fast_reads_supported()
 
 
 def async_asset_transport(ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncHTTPTransport:

@@ -47,11 +47,13 @@ import httpx
 from . import _calls as calls
 from . import _download_core as dc
 from ._asset_transport import (
+    ThreadedAssetTransport,
     asset_transport,
     async_asset_transport,
     borrowed_mounts,
     inherited_tls,
     proxied_by_environment,
+    threaded_supported,
 )
 from ._core import USER_AGENT, Core, HttpClientT, InvalidArgumentError, make_http_client
 from ._download_core import (
@@ -511,6 +513,14 @@ def _asset_client(
         ),
         timeout=httpx.Timeout(timeout),
     )
+
+
+def _async_fast(workers: int, context: ssl.SSLContext | None) -> httpx.AsyncBaseTransport:
+    """AsyncMint's asset transport: the sync fast one in ``workers`` threads where it can be
+    (see :class:`~mint_ext._asset_transport.ThreadedAssetTransport`), else the async one."""
+    if threaded_supported():
+        return ThreadedAssetTransport(context, workers)
+    return async_asset_transport(context)
 
 
 # -------------------------------------------------------------------------- source, setup
@@ -994,7 +1004,9 @@ class AsyncAssets:
                         fresh.store(exc)
             return fresh.url(slot)
 
-        client = _asset_client(httpx.AsyncClient, c, async_asset_transport)
+        client = _asset_client(
+            httpx.AsyncClient, c, functools.partial(_async_fast, max_concurrency)
+        )
         stream = functools.partial(client.send, stream=True)
         gate = asyncio.Semaphore(max_concurrency)
 

@@ -28,6 +28,7 @@ async driver runs every disk action in a worker thread (:func:`in_thread`), neve
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import functools
@@ -163,18 +164,27 @@ SyncSend = Callable[[httpx.Request], httpx.Response]
 AsyncSend = Callable[[httpx.Request], Awaitable[httpx.Response]]
 
 
-async def in_thread(fn: Callable[[], T]) -> T:
+async def in_thread(
+    fn: Callable[[], T],
+    *,
+    executor: concurrent.futures.Executor | None = None,
+    on_cancel: Callable[[], object] | None = None,
+) -> T:
     """``fn()`` in a worker thread; a cancellation waits for it to end before it goes on.
 
     The flow's cleanup (closing a file, releasing a lock) must not run while the thread still
-    uses that file or is taking that lock.
+    uses that file or is taking that lock. ``executor``: where to run (default: the loop's);
+    ``on_cancel``: called (on the loop) when the wait is cancelled, to make ``fn`` return sooner
+    (a blocked socket read is ended by shutting the socket down).
     """
     # A plain executor future (no task around ``to_thread``): one loop turn less per action.
     ctx = contextvars.copy_context()
-    task = asyncio.get_running_loop().run_in_executor(None, ctx.run, fn)
+    task = asyncio.get_running_loop().run_in_executor(executor, ctx.run, fn)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
+        if on_cancel is not None and not task.done():
+            on_cancel()
         while not task.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait([task])

@@ -1,0 +1,170 @@
+"""AsyncMint reads asset bodies with the sync fast transport in worker threads (issue 18).
+
+What must hold: the threaded transport is chosen only where it can be interrupted (our pool,
+inside ``TESTED_WITH``); a cancelled download does not wait for a stalled read to time out (its
+sockets are shut down); it leaves no thread behind; and it downloads the same bytes over http
+and https as the sync client does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mint_ext import AsyncMint, Mint
+from mint_ext import _asset_transport as at
+from mint_ext import _downloads as dl
+from mint_ext.testing import FakeClock, FakeMint, serve_fake_mint
+
+MiB = 1 << 20
+
+
+def _tls(scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext | None:
+    """The asset origin's server context for ``https`` (its CA trusted via SSL_CERT_FILE)."""
+    if scheme != "https":
+        return None
+    import trustme
+
+    ca = trustme.CA()
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # httpx trusts it (trust_env)
+    return server
+
+
+def _asset_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("mint-assets")]
+
+
+def _wait_for(condition: object, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_async_assets_use_the_threaded_transport_only_where_it_can_be_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chosen = dl._async_fast(3, None)
+    assert isinstance(chosen, at.ThreadedAssetTransport)
+    assert chosen._executor._max_workers == 3  # the download's concurrency, its own threads
+    asyncio.run(chosen.aclose())
+    monkeypatch.setattr(at, "_version", lambda name: None)  # outside TESTED_WITH
+    fallback = dl._async_fast(3, None)
+    assert type(fallback) is httpx.AsyncHTTPTransport
+    asyncio.run(fallback.aclose())
+
+
+def test_interrupt_ends_a_blocked_read_at_once() -> None:
+    live = at._Live()
+    a, b = socket.socketpair()
+    outcome: list[object] = []
+
+    def reader() -> None:
+        try:
+            outcome.append(a.recv(1024))
+        except OSError as exc:
+            outcome.append(exc)
+
+    try:
+        live.add(a)
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        assert not _wait_for(lambda: outcome, 0.2)  # really blocked: nothing to read
+        live.interrupt()
+        thread.join(5)
+        assert not thread.is_alive()
+        assert outcome in ([b""],) or isinstance(outcome[0], OSError)
+        live.discard(a)
+        live.interrupt()  # a socket no longer open is left alone
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_cancelling_an_async_download_does_not_wait_for_a_stalled_read(
+    tmp_path: Path, scheme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One body piece, then the server stands still for a minute (64 KiB at ~1 KiB/s): without
+    # the interrupt the cancelled task would sit in recv() until the 60 s read timeout.
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 4 * MiB}, asset_rate=1024.0)
+    with serve_fake_mint(fake, asset_tls=_tls(scheme, tmp_path, monkeypatch)) as server:
+        with Mint(api_key=server.api_key, base_url=server.base_url) as mint:
+            op = mint.models.generate(prompt="a lantern")
+            fake.advance(3600)
+            op = mint.operations.get(op)
+
+        async def main() -> float:
+            async with AsyncMint(
+                api_key=server.api_key, base_url=server.base_url, timeout=60.0
+            ) as amint:
+                task = asyncio.ensure_future(amint.assets.download(op, tmp_path, include=["glb"]))
+                await asyncio.sleep(1.0)  # the first piece has come, the next read blocks
+                assert not task.done()
+                started = time.monotonic()
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                return time.monotonic() - started
+
+        took = asyncio.run(main())
+    assert took < 10.0, f"the cancelled download took {took:.1f} s to end"
+    assert _wait_for(lambda: not _asset_threads()), _asset_threads()
+    assert not list(tmp_path.rglob("model.glb"))  # nothing published
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_async_and_sync_downloads_give_the_same_bytes(
+    tmp_path: Path, scheme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 3 * MiB + 7})
+    with serve_fake_mint(fake, asset_tls=_tls(scheme, tmp_path, monkeypatch)) as server:
+        with Mint(api_key=server.api_key, base_url=server.base_url) as mint:
+            op = mint.models.generate(prompt="a lantern")
+            fake.advance(3600)
+            op = mint.operations.get(op)
+            sync_report = mint.assets.download(op, tmp_path / "sync")
+
+        async def main() -> object:
+            async with AsyncMint(api_key=server.api_key, base_url=server.base_url) as amint:
+                return await amint.assets.download(op, tmp_path / "async", max_concurrency=2)
+
+        async_report = asyncio.run(main())
+    assert sync_report.ok and async_report.ok  # type: ignore[attr-defined]
+    for asset in sync_report.assets:
+        twin = tmp_path / "async" / asset.path.relative_to(tmp_path / "sync")
+        data = twin.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == asset.sha256
+        assert data == asset.path.read_bytes()
+    assert _wait_for(lambda: not _asset_threads()), _asset_threads()
+
+
+def test_a_streaming_request_body_is_refused_not_sent_half() -> None:
+    transport = at.ThreadedAssetTransport(ssl.create_default_context(), 1)
+
+    async def body() -> object:
+        yield b"x"
+
+    async def main() -> None:
+        try:
+            request = httpx.Request("PUT", "http://127.0.0.1:9/", content=body())
+            with pytest.raises(httpx.UnsupportedProtocol):
+                await transport.handle_async_request(request)
+        finally:
+            await transport.aclose()
+
+    asyncio.run(main())
