@@ -336,6 +336,8 @@ def test_change_asset_size_and_data_add_asset_and_stated_size(fake: FakeMint) ->
     assert api.op(op_id)["assets"]["glbSizeBytes"] == 12345
     assert len(cdn.get(url).content) == 17  # the origin still serves the real bytes
     fake.set_stated_size(url, None)
+    assert api.op(op_id)["assets"]["glbSizeBytes"] is None  # the API states no size
+    fake.reset_stated_size(url)
     assert api.op(op_id)["assets"]["glbSizeBytes"] == 17
     own = fake.add_asset("/images/w/preview", kind="jpg", size=300, content_type="image/x-mine")
     mine = cdn.get(own)

@@ -62,9 +62,10 @@ The asset origin (a CDN)
 Assets are real files (right signatures, ``ETag``, ``Range``/``If-Range``, ``416``, ``HEAD``).
 ``fake.change_asset(url, size=None, data=None)`` makes a new version (new ETag; other bytes, a
 new size, or exactly ``data``); ``fake.set_stated_size(url, n)`` makes the API state a wrong
-``glbSizeBytes``/``optimizedGlbSizeBytes``; ``fake.add_asset(path, kind=..., size=...)`` serves a
-file of your own; ``asset_rate=`` (bytes per second, loopback) streams bodies slowly, so two
-downloaders really overlap and a process can be killed mid-file; ``signed_urls=True`` signs URLs
+``glbSizeBytes``/``optimizedGlbSizeBytes`` (``None``: no size; ``reset_stated_size`` undoes
+it); ``fake.add_asset(path, kind=..., size=...)`` serves a file of your own; ``asset_rate=``
+(bytes per second, loopback) streams bodies slowly, so two downloaders really overlap and a
+process can be killed mid-file; ``signed_urls=True`` signs URLs
 that expire after ``url_ttl`` simulated seconds (403), every API read signs them afresh;
 ``on_asset_request`` is called with each asset request before it is answered. The loopback
 servers also answer proxy requests (absolute-form targets; ``RequestRecord.proxy_url``).

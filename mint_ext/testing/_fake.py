@@ -403,7 +403,7 @@ class FakeMint:
         self._asset_peak = 0
         self._get_in_flight: dict[str, int] = {}  # asset path -> GETs being answered now
         self._get_peak: dict[str, int] = {}
-        self._stated_sizes: dict[str, int] = {}
+        self._stated_sizes: dict[str, int | None] = {}
         self._idem_requests: dict[str, int] = {}  # Idempotency-Key -> POSTs that carried it
 
     # ------------------------------------------------------------------ controls
@@ -538,25 +538,32 @@ class FakeMint:
 
     def set_stated_size(self, url_or_path: str, size: int | None) -> None:
         """Make the API state ``size`` for an asset (``glbSizeBytes``, ``optimizedGlbSizeBytes``:
-        the size fields the spec has) instead of its real size; ``None`` goes back to the truth.
-        The asset origin still serves the real bytes, so a client that checks sees a mismatch.
+        the size fields the spec has) instead of its real size; ``None``: the API states no size
+        (``null``, as for assets whose size it does not know). :meth:`reset_stated_size` goes
+        back to the truth. The asset origin still serves the real bytes, so a client that checks
+        sees a mismatch.
 
         Example:
             >>> fake = FakeMint()
             >>> model_id = fake.seed_models(1)[0]
             >>> fake.set_stated_size(f"/glb/{model_id}.glb", 12)
+            >>> fake.reset_stated_size(f"/glb/{model_id}.glb")
         """
         if size is not None and size < 0:
             raise ValueError("size must be >= 0")
         path = self._asset_path(url_or_path)
         with self._lock:
-            if size is None:
-                self._stated_sizes.pop(path, None)
-            else:
-                self._stated_sizes[path] = int(size)
+            self._stated_sizes[path] = None if size is None else int(size)
 
-    def _stated_size(self, path: str) -> int:
-        return self._stated_sizes.get(path, self._assets[path].size)
+    def reset_stated_size(self, url_or_path: str) -> None:
+        """The API states an asset's real size again (undoes :meth:`set_stated_size`)."""
+        with self._lock:
+            self._stated_sizes.pop(self._asset_path(url_or_path), None)
+
+    def _stated_size(self, path: str) -> int | None:
+        if path in self._stated_sizes:
+            return self._stated_sizes[path]
+        return self._assets[path].size
 
     def asset(self, url_or_path: str) -> AssetEntry:
         """The asset entry behind a URL (``entry.read()`` gives its current bytes)."""
