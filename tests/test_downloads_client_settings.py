@@ -17,9 +17,9 @@ import trustme
 
 from mint_ext import AsyncMint, DownloadError, Mint
 from mint_ext import _asset_transport as at
-from mint_ext.testing import FakeClock, FakeMint, FakeServer, serve_fake_mint
+from mint_ext.testing import FakeClock, FakeMint, FakeServer, Fault, serve_fake_mint
 
-from ._loopback_cdn import LoopbackCdn
+from ._fake_contract import Contract
 
 
 @pytest.fixture
@@ -68,28 +68,34 @@ def test_a_callers_verify_reaches_the_asset_pool(
         _download(mode, server, tmp_path / "other", {})
 
 
-def test_a_callers_proxy_reaches_the_asset_pool(mode: str, tmp_path: Path) -> None:
-    cdn = LoopbackCdn(glb_size=256 << 10)
-    try:
-        # Asset URLs on a host that does not resolve: only the proxy can serve them.
-        cdn.urls = {"glbUrl": "http://assets.invalid/a/model.glb?sig=1"}
-        kw = {"api_key": "k", "base_url": cdn.url, "max_retries": 0}
+def test_a_callers_proxy_reaches_the_asset_pool(
+    mode: str, tmp_path: Path, contract: Contract
+) -> None:
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 256 << 10}, on_response=contract)
+    model_id = fake.seed_models(1)[0]
+    (op_id,) = fake.operation_ids()
+    glb = f"/glb/{model_id}.glb"
+    # Asset URLs on a host that does not resolve: only the proxy can serve them.
+    fields = {"glbUrl": f"http://assets.invalid{glb}?sig=1", "previewImageUrl": None,
+              "thumbnailUrl": None}  # fmt: skip
+    fake.inject(Fault.asset_fields(fields), route="GET /v1/operations/*", times=5)
+    with serve_fake_mint(fake) as server:
+        proxy = server.asset_base_url  # the fake's servers also answer as proxies
+        kw = {"api_key": server.api_key, "base_url": server.base_url, "max_retries": 0}
         if mode == "sync":
-            with httpx.Client(proxy=cdn.url) as http, Mint(http_client=http, **kw) as mint:
-                report = mint.assets.download("op_1", tmp_path)
+            with httpx.Client(proxy=proxy) as http, Mint(http_client=http, **kw) as mint:
+                report = mint.assets.download(op_id, tmp_path)
         else:
 
             async def main() -> Any:
-                async with httpx.AsyncClient(proxy=cdn.url) as http, \
+                async with httpx.AsyncClient(proxy=proxy) as http, \
                         AsyncMint(http_client=http, **kw) as mint:  # fmt: skip
-                    return await mint.assets.download("op_1", tmp_path)
+                    return await mint.assets.download(op_id, tmp_path)
 
             report = asyncio.run(main())
-        assert report.ok
-        assert "http://assets.invalid/a/model.glb?sig=1" in cdn.proxied
-        assert (tmp_path / "model_1" / "model.glb").read_bytes() == cdn.files["/a/model.glb"]
-    finally:
-        cdn.close()
+    assert report.ok
+    assert f"http://assets.invalid{glb}?sig=1" in [r.proxy_url for r in fake.asset_requests()]
+    assert (tmp_path / model_id / "model.glb").read_bytes() == fake.asset(glb).read()
 
 
 def test_fast_reads_only_inside_the_tested_versions(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,26 +17,35 @@ from mint_ext import (
     MintError,
     NotFoundError,
 )
+from mint_ext.testing import FakeClock, FakeMint, Fault
 
-from ._loopback_cdn import LoopbackCdn, download
+from ._fake_contract import Contract
+from ._harness import Api
+
+OP_ROUTE = "GET /v1/operations/{operationId}"
 
 
-def test_a_real_report_survives_json(mode: str, tmp_path: Path) -> None:
-    cdn = LoopbackCdn(glb_size=128 << 10)
+def test_a_real_report_survives_json(mode: str, tmp_path: Path, contract: Contract) -> None:
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 128 << 10}, on_response=contract)
+    model_id = fake.seed_models(1)[0]
+    (op_id,) = fake.operation_ids()
+    # a GLB that downloads and a thumbnail URL that cannot be fetched
+    fake.inject(Fault.asset_fields({"thumbnailUrl": "ftp://x/t.png", "previewImageUrl": None}),
+                route=OP_ROUTE, times=5)  # fmt: skip
+    api = Api(mode, transport=fake.transport(), base_url=fake.base_url, api_key=fake.api_key)
     try:
-        cdn.urls = {"glbUrl": f"{cdn.url}/a/model.glb?sig=1", "thumbnailUrl": "ftp://x/t.png"}
         with pytest.raises(DownloadError) as caught:
-            download(mode, cdn, tmp_path)
+            api("assets.download", op_id, tmp_path)
     finally:
-        cdn.close()
+        api.close()
     report: DownloadReport = caught.value.report
     data = json.loads(json.dumps(report.to_dict()))
     back = DownloadReport.from_dict(data)
     assert back.to_dict() == data
-    assert back.resource_id == "model_1" and back.directory == tmp_path / "model_1"
+    assert back.resource_id == model_id and back.directory == tmp_path / model_id
     glb, thumb = back.assets
     assert glb == report.assets[0]  # no error: equal as a whole
-    assert glb.path == tmp_path / "model_1" / "model.glb" and glb.sha256 == report.assets[0].sha256
+    assert glb.path == tmp_path / model_id / "model.glb" and glb.sha256 == report.assets[0].sha256
     assert thumb.status == "failed" and isinstance(thumb.error, AssetVerificationError)
     assert str(thumb.error) == str(report.assets[1].error)
     assert back.summary() == report.summary()

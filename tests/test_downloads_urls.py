@@ -1,9 +1,9 @@
 """Every URL the server sends gives a typed error or a download, from both clients: never a
-UnicodeError, OverflowError or other foreign exception from planning, resolving or transport."""
+UnicodeError, OverflowError or other foreign exception from planning, resolving or transport.
+The bundled fake sends them (``Fault.asset_fields``) in the operation the download reads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,8 +11,10 @@ import pytest
 from mint_ext import AssetVerificationError, DownloadError, MintError
 from mint_ext._download_core import url_without_query
 from mint_ext._urls import url_problem
+from mint_ext.testing import FakeClock, FakeMint, Fault
 
-from ._loopback_cdn import LoopbackCdn, download
+from ._fake_contract import Contract
+from ._harness import Api
 
 BAD_URLS = {
     "lone surrogate in the path": "https://cdn.test/\ud800.glb",
@@ -33,27 +35,29 @@ BAD_URLS = {
 }
 
 
-@pytest.fixture
-def cdn() -> Iterator[LoopbackCdn]:
-    server = LoopbackCdn(glb_size=64 << 10)
-    yield server
-    server.close()
-
-
 @pytest.mark.parametrize("url", list(BAD_URLS.values()), ids=list(BAD_URLS))
 def test_a_bad_asset_url_is_a_typed_failure_of_that_asset(
-    mode: str, cdn: LoopbackCdn, tmp_path: Path, url: str
+    mode: str, tmp_path: Path, url: str, contract: Contract
 ) -> None:
-    cdn.urls = {"glbUrl": url, "thumbnailUrl": f"{cdn.url}/a/thumb.png?sig=1"}
-    with pytest.raises(DownloadError) as caught:
-        download(mode, cdn, tmp_path)
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 64 << 10}, on_response=contract)
+    model_id = fake.seed_models(1)[0]
+    (op_id,) = fake.operation_ids()
+    fake.inject(Fault.asset_fields({"glbUrl": url, "previewImageUrl": None}), route="GET *",
+                times=5)  # fmt: skip
+    api = Api(mode, transport=fake.transport(), base_url=fake.base_url, api_key=fake.api_key)
+    try:
+        with pytest.raises(DownloadError) as caught:
+            api("assets.download", op_id, tmp_path)
+    finally:
+        api.close()
     report = caught.value.report
     (glb,) = report.by_kind("glb")
     assert glb.status == "failed" and isinstance(glb.error, AssetVerificationError), glb
     assert "cannot be fetched" in str(glb.error)
     str(caught.value).encode("utf-8")  # printable: the CLI shows it
     assert report.by_kind("thumbnail")[0].status == "downloaded"  # the other asset is fine
-    assert not (tmp_path / "model_1" / "model.glb").exists()
+    assert not (tmp_path / model_id / "model.glb").exists()
+    assert fake.asset_gets(f"/glb/{model_id}.glb") == []
 
 
 def test_url_rules() -> None:

@@ -421,7 +421,27 @@ def test_loopback_answers_as_a_proxy(fake: FakeMint, fake_server: FakeServer) ->
     path = url.split(fake_server.asset_base_url, 1)[1]
     with httpx.Client(proxy=fake_server.asset_base_url) as via_proxy:
         response = via_proxy.get(f"http://assets.invalid{path}?sig=1")
-    assert response.status_code == 200 and response.content == fake.asset(url).read()
+        assert response.status_code == 200 and response.content == fake.asset(url).read()
+        me = via_proxy.get(f"{fake_server.base_url}/v1/me",
+                           headers={"Authorization": f"Bearer {fake.api_key}"})  # fmt: skip
     (record,) = fake.asset_gets()
     assert record.proxy_url == f"http://assets.invalid{path}?sig=1"
     assert (record.path, record.query) == (path, "sig=1")
+    # a URL of the fake's API origin, asked of the asset server as a proxy, reaches the API
+    assert me.status_code == 200 and me.json()["object"] == "me"
+    assert fake.requests[-1].origin == "api"
+    assert fake.requests[-1].proxy_url == f"{fake_server.base_url}/v1/me"
+
+
+def test_asset_fields_replace_what_the_api_sends(fake: FakeMint) -> None:
+    api = Api(fake)
+    op_id = api.model()["id"]
+    fake.advance(T.total_auto())
+    real = api.op(op_id)["assets"]
+    odd = {"glbUrl": "model.glb", "thumbnailUrl": "ftp://x/t.png", "previewImageUrl": None}
+    fake.inject(Fault.asset_fields(odd), route=OP_ROUTE)
+    sent = api.op(op_id)["assets"]  # not a spec violation the contract reports: a fault
+    assert {k: sent[k] for k in odd} == odd and sent["glbSizeBytes"] == real["glbSizeBytes"]
+    assert api.op(op_id)["assets"] == real  # used up
+    fake.inject(Fault.asset_fields({"glbUrl": "x"}), route="GET /v1/me")
+    assert "assets" not in api.get("/v1/me").json()  # an answer without assets is left alone

@@ -54,6 +54,8 @@ file. The first matching queued fault wins.
                                        redirect origin, which also serves assets); ``location=``
                                        an exact (relative) ``Location``, ``status_code=`` 301..308
 ``Fault.unknown_status("paused")``     the operation GET reports that status once
+``Fault.asset_fields({...})``          the answer's ``assets`` carries these fields as given
+                                       (odd URLs, ``None``...): the spec check skips it
 ``Fault.malformed_json()``             ``200`` ``application/json`` with a body that is not JSON
 =====================================  ========================================================
 

@@ -845,6 +845,11 @@ class FakeMint:
             reply = handler(request, api_key, params)
         except _ProblemError as exc:
             reply = self._problem(exc)
+        if fault is not None and fault.kind == "asset_fields" and reply.status == 200:
+            data = json.loads(reply.body)
+            if isinstance(data, dict) and isinstance(data.get("assets"), dict):
+                data["assets"].update({k: json.loads(v) for k, v in fault.fields})
+                reply.body = json.dumps(data).encode()
         if fault is not None and fault.kind == "unknown_status" and reply.status == 200:
             data = json.loads(reply.body)
             if isinstance(data, dict) and data.get("object") == "operation":

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Fault"]
 
@@ -32,6 +35,8 @@ class Fault:
     content_type: str | None = None
     #: ``range_total``: the total a 206 answer's ``Content-Range`` claims.
     total: int | None = None
+    #: ``asset_fields``: ``(field, JSON text)`` pairs that replace fields of ``assets``.
+    fields: tuple[tuple[str, str], ...] = ()
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -122,6 +127,14 @@ class Fault:
     def unknown_status(cls, status: str = "paused") -> Fault:
         """The operation GET reports ``status`` (a value the spec does not know) once."""
         return cls("unknown_status", value=status)
+
+    @classmethod
+    def asset_fields(cls, fields: Mapping[str, Any]) -> Fault:
+        """The answer's ``assets`` (an operation, world or model with assets) carries these
+        fields instead, as given: URLs the spec does not allow (``"ftp://x/t.png"``,
+        ``"model.glb"``), ``None`` for a missing one, another ``spzUrls`` map... For testing what
+        a client does with whatever a server sends. Values must be JSON."""
+        return cls("asset_fields", fields=tuple((k, json.dumps(v)) for k, v in fields.items()))
 
     @classmethod
     def malformed_json(cls) -> Fault:

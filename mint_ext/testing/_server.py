@@ -111,7 +111,12 @@ class _Handler(BaseHTTPRequestHandler):
         target, proxy_url = self.path, None
         if "://" in target.split("?", 1)[0]:  # absolute-form: the client takes us for a proxy
             proxy_url = target
-            target = "/" + target.split("://", 1)[1].partition("/")[2]
+            scheme, _, rest = target.partition("://")
+            netloc, _, rest = rest.partition("/")
+            target = "/" + rest
+            # A URL of one of the fake's origins is served by that origin; any other host as
+            # if it were this one (the proxy reaches a CDN that only it can resolve).
+            origin = fake.origin_of(f"{scheme}://{netloc}") or origin
         path, _, query = target.partition("?")
         try:
             body = self._read_body()
