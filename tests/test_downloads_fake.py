@@ -278,36 +278,22 @@ def test_asset_downloads_honour_proxy_environment_variables(
     env: Callable[..., Env], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """httpx ignores HTTP(S)_PROXY for a client given its own transport; ours must not."""
-    import http.server
-
-    seen: list[str] = []
-
-    class Proxy(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            seen.append(f"{self.command} {self.path}")
-            self.send_response(502)
-            self.send_header("Content-Length", "0")
-            self.send_header("Connection", "close")
-            self.end_headers()
-
-        do_HEAD = do_GET
-
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
-        e = env()
-        op = e.finished("models")  # the API client exists before the proxy is configured
-        _only_proxy(monkeypatch, HTTP_PROXY=f"http://127.0.0.1:{proxy.server_address[1]}")
-        report = e.api("assets.download", op, tmp_path, include=["glb"], allow_partial=True)
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
-    assert seen and all(line.startswith(f"GET {e.server.asset_base_url}/") for line in seen)
+    e = env()
+    op = e.finished("models")  # the API client exists before the proxy is configured
+    # The fake's servers answer as proxies too: a request that came through one carries the
+    # absolute URL it asked for (a direct one does not).
+    _only_proxy(monkeypatch, HTTP_PROXY=e.server.redirect_base_url)
+    e.fake.clear_requests()
+    e.fake.inject(Fault.status(502), route="ASSET", times=100)  # what the proxy answers
+    report = e.api("assets.download", op, tmp_path, include=["glb"], allow_partial=True)
+    seen = e.fake.asset_requests()
+    assert seen and all(
+        r.proxy_url is not None and r.proxy_url.startswith(f"{e.server.asset_base_url}/")
+        for r in seen
+    ), [(r.method, r.proxy_url) for r in seen]
     assert report.assets[0].status == "failed"  # the proxy answered 502 every time
+    e.fake.clear_faults()
+    assert e.api("assets.download", op, tmp_path, include=["glb"]).ok  # and through it, the file
 
 
 def test_unusable_proxy_settings_are_a_configuration_error(
