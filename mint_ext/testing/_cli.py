@@ -10,8 +10,9 @@ fake Mint API (API, asset and redirect origins) on loopback until SIGINT/SIGTERM
 
 ``GET <base_url>/_fake/stats`` answers counters as JSON (see ``FakeMint.stats``): operations
 created (``operationsCreated``, and per Idempotency-Key the operation and the number of POSTs
-that carried it), the peak number of concurrent requests on the API and on the asset origins,
-requests so far. No key is needed for it.
+that carried it), the peak number of concurrent requests on the API and on the asset origins
+and of concurrent GETs per asset path (``peakConcurrentGets``), requests so far. No key is
+needed for it.
 
 Example::
 
