@@ -6,7 +6,7 @@ import json
 
 from mint_ext.testing import ApiExchange, FakeClock, FakeMint, Fault
 from tests._fake_contract import Contract
-from tests._fake_helpers import Api
+from tests._harness import RawApi
 
 
 def _exchange(
@@ -21,7 +21,7 @@ def _exchange(
 def test_hook_sees_every_api_response_and_skips_faults() -> None:
     contract = Contract()
     fake = FakeMint(clock=FakeClock(), on_response=contract)
-    api = Api(fake)
+    api = RawApi(fake)
     op_id = api.world()["id"]
     api.op(op_id)
     api.get("/v1/me")

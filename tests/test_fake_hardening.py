@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mint_ext.testing import FakeClock, FakeMint, FakeServer, Fault, _server, serve_fake_mint
-from tests._fake_helpers import Api
+from tests._harness import RawApi
 
 AUTH = b"Authorization: Bearer test-key\r\n"
 
@@ -28,7 +28,7 @@ def _raw(base_url: str, data: bytes, timeout: float = 10) -> bytes:
     return out
 
 
-def _thumbnail_url(fake: FakeMint, api: Api) -> str:
+def _thumbnail_url(fake: FakeMint, api: RawApi) -> str:
     fake.seed_worlds(1)
     return str(api.get("/v1/worlds").json()["data"][0]["assets"]["thumbnailUrl"])
 
@@ -37,7 +37,7 @@ def _thumbnail_url(fake: FakeMint, api: Api) -> str:
 def test_head_answered_by_a_fault_has_no_body(
     fake: FakeMint, fake_server: FakeServer, route: str
 ) -> None:
-    api = Api(fake, fake_server.base_url)
+    api = RawApi(fake, fake_server.base_url)
     url = f"{fake_server.base_url}/v1/me" if route != "ASSET" else _thumbnail_url(fake, api)
     fake.inject(Fault.status(503, retry_after=1), route=route)
     with httpx.Client(headers={"Authorization": "Bearer test-key"}) as http:
@@ -48,7 +48,7 @@ def test_head_answered_by_a_fault_has_no_body(
 
 def test_head_answered_by_a_fault_has_no_body_in_process(fake: FakeMint) -> None:
     fake.inject(Fault.status(503), route="GET /v1/me")
-    response = Api(fake).http.head("/v1/me")
+    response = RawApi(fake).http.head("/v1/me")
     assert response.status_code == 503 and response.content == b""
 
 
@@ -112,14 +112,14 @@ def test_chunked_body_still_works(fake_server: FakeServer) -> None:
 def test_signed_url_with_a_unicode_digit_expiry_is_denied() -> None:
     fake = FakeMint(clock=FakeClock(), signed_urls=True)
     with serve_fake_mint(fake) as server:
-        thumb = _thumbnail_url(fake, Api(fake, server.base_url))
+        thumb = _thumbnail_url(fake, RawApi(fake, server.base_url))
         path = thumb.split("?")[0].removeprefix(server.asset_base_url)
         request = f"GET {path}?sig=abc&exp=%C2%B2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         assert _raw(server.asset_base_url, request.encode()).startswith(b"HTTP/1.1 403")
 
 
 def test_deep_json_in_process_is_a_400(fake: FakeMint) -> None:
-    response = Api(fake).post("/v1/worlds:generate", content=b"[" * 100_000)
+    response = RawApi(fake).post("/v1/worlds:generate", content=b"[" * 100_000)
     assert response.status_code == 400
     assert response.json()["type"].endswith("/invalid-json")
 

@@ -9,19 +9,19 @@ import pytest
 
 from mint_ext.testing import FakeClock, FakeMint, Timings
 from tests._fake_contract import Contract
-from tests._fake_helpers import Api
+from tests._harness import RawApi
 
 T = Timings()
 
 
 @pytest.fixture
-def api(fake: FakeMint) -> Iterator[Api]:
-    client = Api(fake)
+def api(fake: FakeMint) -> Iterator[RawApi]:
+    client = RawApi(fake)
     yield client
     client.close()
 
 
-def _statuses(api: Api, op_id: str, seconds: float, step: float = 0.5) -> list[str]:
+def _statuses(api: RawApi, op_id: str, seconds: float, step: float = 0.5) -> list[str]:
     """Poll every ``step`` simulated seconds for ``seconds``; the distinct statuses in order."""
     seen: list[str] = []
     elapsed = 0.0
@@ -34,7 +34,7 @@ def _statuses(api: Api, op_id: str, seconds: float, step: float = 0.5) -> list[s
     return seen
 
 
-def test_auto_world_runs_through_preview_to_succeeded(api: Api, fake: FakeMint) -> None:
+def test_auto_world_runs_through_preview_to_succeeded(api: RawApi, fake: FakeMint) -> None:
     start = api.world("A quiet greenhouse", displayName="Greenhouse")
     assert start["status"] == "queued" and start["resource"] is None and start["assets"] is None
     assert start["id"].startswith("op_") and len(start["id"]) == 29
@@ -54,7 +54,7 @@ def test_auto_world_runs_through_preview_to_succeeded(api: Api, fake: FakeMint) 
     assert op["credits"]["finalized"] == 120 and op["credits"]["reserved"] == 0
 
 
-def test_review_mode_waits_then_approve_finishes(api: Api, fake: FakeMint) -> None:
+def test_review_mode_waits_then_approve_finishes(api: RawApi, fake: FakeMint) -> None:
     op_id = api.world(generationMode="review")["id"]
     early = api.post(f"/v1/operations/{op_id}:approve")
     assert early.status_code == 409
@@ -75,7 +75,7 @@ def test_review_mode_waits_then_approve_finishes(api: Api, fake: FakeMint) -> No
     assert api.op(op_id)["status"] == "succeeded"
 
 
-def test_revise_makes_a_new_preview(api: Api, fake: FakeMint) -> None:
+def test_revise_makes_a_new_preview(api: RawApi, fake: FakeMint) -> None:
     op_id = api.model(generationMode="review")["id"]
     fake.advance(T.queued + T.running)
     first = api.op(op_id)["assets"]["previewImageUrl"]
@@ -92,7 +92,7 @@ def test_revise_makes_a_new_preview(api: Api, fake: FakeMint) -> None:
     assert op["assets"]["previewImageUrl"].endswith("preview-r2.png")
 
 
-def test_scripted_failure(api: Api, fake: FakeMint) -> None:
+def test_scripted_failure(api: RawApi, fake: FakeMint) -> None:
     fake.script("failed", error_code="moderation_blocked", error_message="blocked")
     op_id = api.world()["id"]
     fake.advance(T.queued + T.running)
@@ -114,13 +114,15 @@ def test_scripted_failure(api: Api, fake: FakeMint) -> None:
         ("[partial]", "partially_succeeded"),
     ],
 )
-def test_prompt_markers_select_outcomes(api: Api, fake: FakeMint, marker: str, status: str) -> None:
+def test_prompt_markers_select_outcomes(
+    api: RawApi, fake: FakeMint, marker: str, status: str
+) -> None:
     op_id = api.world(f"A cave {marker}")["id"]
     fake.advance(T.total_auto() + 1)
     assert api.op(op_id)["status"] == status
 
 
-def test_billing_required_then_resume(api: Api, fake: FakeMint) -> None:
+def test_billing_required_then_resume(api: RawApi, fake: FakeMint) -> None:
     fake.script("billing_required")
     op_id = api.world()["id"]
     assert api.post(f"/v1/operations/{op_id}:resume").status_code == 409
@@ -142,7 +144,7 @@ def test_billing_required_then_resume(api: Api, fake: FakeMint) -> None:
     assert api.post(f"/v1/operations/{op_id}:resume").status_code == 409
 
 
-def test_partially_succeeded_has_null_assets(api: Api, fake: FakeMint) -> None:
+def test_partially_succeeded_has_null_assets(api: RawApi, fake: FakeMint) -> None:
     fake.script("partially_succeeded")
     fake.script("partially_succeeded")
     world_op = api.world()["id"]
@@ -154,7 +156,7 @@ def test_partially_succeeded_has_null_assets(api: Api, fake: FakeMint) -> None:
     assert model["assets"]["glbUrl"] and model["assets"]["thumbnailUrl"] is None
 
 
-def test_cancel(api: Api, fake: FakeMint) -> None:
+def test_cancel(api: RawApi, fake: FakeMint) -> None:
     op_id = api.world()["id"]
     fake.advance(T.queued + 1)
     fake.cancel(op_id)
@@ -165,7 +167,7 @@ def test_cancel(api: Api, fake: FakeMint) -> None:
         fake.cancel(op_id)
 
 
-def test_unknown_status_then_continues(api: Api, fake: FakeMint) -> None:
+def test_unknown_status_then_continues(api: RawApi, fake: FakeMint) -> None:
     fake.script("unknown_status", unknown_status="paused")
     op_id = api.world()["id"]
     statuses = _statuses(api, op_id, T.total_auto() + T.unknown + 1)
@@ -176,17 +178,17 @@ def test_unknown_status_then_continues(api: Api, fake: FakeMint) -> None:
 
 def test_retry_after_poll_hint(contract: Contract) -> None:
     fake = FakeMint(clock=FakeClock(), retry_after=2, on_response=contract)
-    api = Api(fake)
+    api = RawApi(fake)
     op_id = api.world(generationMode="review")["id"]
     assert api.get(f"/v1/operations/{op_id}").headers["retry-after"] == "2"
     fake.advance(T.queued + T.running)  # preview_ready in review mode: the client decides
     assert "retry-after" not in api.get(f"/v1/operations/{op_id}").headers
-    quiet = Api(FakeMint(clock=FakeClock(), on_response=contract))
+    quiet = RawApi(FakeMint(clock=FakeClock(), on_response=contract))
     op_id = quiet.world()["id"]
     assert "retry-after" not in quiet.get(f"/v1/operations/{op_id}").headers
 
 
-def test_optimize_model(api: Api, fake: FakeMint) -> None:
+def test_optimize_model(api: RawApi, fake: FakeMint) -> None:
     model_id = fake.seed_models(1)[0]
     start = api.post(f"/v1/models/{model_id}:optimize", {"optimizationLevel": "aggressive"})
     assert start.status_code == 202, start.text
@@ -210,7 +212,7 @@ def test_optimize_model(api: Api, fake: FakeMint) -> None:
     assert api.post("/v1/models/model_NOPE:optimize").status_code == 404
 
 
-def test_optimize_default_level_and_unfinished_model(api: Api, fake: FakeMint) -> None:
+def test_optimize_default_level_and_unfinished_model(api: RawApi, fake: FakeMint) -> None:
     op_id = api.model()["id"]
     fake.advance(T.queued)
     model_id = api.op(op_id)["resource"]["id"]
@@ -221,7 +223,7 @@ def test_optimize_default_level_and_unfinished_model(api: Api, fake: FakeMint) -
 
 
 def test_idempotency_replay_conflict_and_missing_key(
-    api: Api, fake: FakeMint, contract: Contract
+    api: RawApi, fake: FakeMint, contract: Contract
 ) -> None:
     body = {"prompt": "A lantern", "generationPreset": "fast"}
     first = api.post("/v1/models:generate", body, key="same")
@@ -241,7 +243,7 @@ def test_idempotency_replay_conflict_and_missing_key(
     assert api.post("/v1/worlds:generate", body, key="k" * 256).status_code == 400
     # Keys are scoped per API key.
     fake2 = FakeMint(api_keys=("a", "b"), clock=FakeClock(), on_response=contract)
-    a, b = Api(fake2, key="a"), Api(fake2, key="b")
+    a, b = RawApi(fake2, key="a"), RawApi(fake2, key="b")
     id_a = a.post("/v1/models:generate", body, key="shared").json()["id"]
     id_b = b.post("/v1/models:generate", {"prompt": "x"}, key="shared").json()["id"]
     assert id_a != id_b
@@ -283,7 +285,7 @@ def test_auth(fake: FakeMint) -> None:
         ),
     ],
 )
-def test_validation_422(api: Api, path: str, body: object, code: str) -> None:
+def test_validation_422(api: RawApi, path: str, body: object, code: str) -> None:
     response = api.post(path, body)
     assert response.status_code == 422, response.text
     problem = response.json()
@@ -292,7 +294,7 @@ def test_validation_422(api: Api, path: str, body: object, code: str) -> None:
     assert all(e["path"].startswith("/") for e in problem["errors"])
 
 
-def test_bad_json_and_unknown_routes(api: Api, fake: FakeMint) -> None:
+def test_bad_json_and_unknown_routes(api: RawApi, fake: FakeMint) -> None:
     bad = api.post(
         "/v1/worlds:generate", content=b"{nope", headers={"Content-Type": "application/json"}
     )
@@ -315,7 +317,7 @@ def test_pagination_newest_first_and_scoped(contract: Contract) -> None:
     ids = fake.seed_worlds(7, api_key="a")
     fake.seed_worlds(2, api_key="b")
     fake.seed_models(3, api_key="a")
-    api = Api(fake, key="a")
+    api = RawApi(fake, key="a")
     seen: list[str] = []
     cursor = None
     pages = 0
@@ -341,10 +343,12 @@ def test_pagination_newest_first_and_scoped(contract: Contract) -> None:
         assert api.get("/v1/worlds", params=bad).status_code == 422, bad
     world_cursor = api.get("/v1/worlds", params={"limit": 1}).json()["pagination"]["nextCursor"]
     assert api.get("/v1/models", params={"cursor": world_cursor}).status_code == 422
-    assert Api(fake, key="b").get("/v1/worlds", params={"cursor": world_cursor}).status_code == 422
+    assert (
+        RawApi(fake, key="b").get("/v1/worlds", params={"cursor": world_cursor}).status_code == 422
+    )
 
 
-def test_lists_hide_queued_resources(api: Api, fake: FakeMint) -> None:
+def test_lists_hide_queued_resources(api: RawApi, fake: FakeMint) -> None:
     op = api.world()
     assert api.get("/v1/worlds").json()["data"] == []
     fake.advance(T.queued)
@@ -353,7 +357,7 @@ def test_lists_hide_queued_resources(api: Api, fake: FakeMint) -> None:
     assert data[0]["assetStage"] is None and data[0]["assets"] is None
 
 
-def test_usage_and_me(api: Api, fake: FakeMint) -> None:
+def test_usage_and_me(api: RawApi, fake: FakeMint) -> None:
     assert api.get("/v1/usage").json()["credits"]["totalAvailable"] == 1000
     api.world()
     assert api.get("/v1/usage").json()["credits"]["totalAvailable"] == 880
@@ -364,7 +368,7 @@ def test_usage_and_me(api: Api, fake: FakeMint) -> None:
 def test_ids_are_deterministic_for_a_seed(contract: Contract) -> None:
     def run() -> list[str]:
         fake = FakeMint(clock=FakeClock(), seed=42, on_response=contract)
-        api = Api(fake)
+        api = RawApi(fake)
         op = api.world()
         fake.advance(T.queued)
         return [op["id"], api.op(op["id"])["resource"]["id"]]

@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 
 from mint_ext.testing import FakeMint, FakeServer, Timings
 from tests._fake_contract import SPEC_PATH
-from tests._fake_helpers import Api
+from tests._harness import RawApi
 
 SCHEMA = schemathesis.openapi.from_path(SPEC_PATH)
 API_KEY = FakeMint().api_key  # the key every fake here accepts
@@ -53,7 +53,7 @@ def _settings(examples: int) -> settings:
     )
 
 
-def _real_ids(fake: FakeMint, api: Api) -> dict[str, str]:
+def _real_ids(fake: FakeMint, api: RawApi) -> dict[str, str]:
     """Ids that exist, so generated requests also reach the success paths."""
     world_id = fake.seed_worlds(3)[-1]
     model_id = fake.seed_models(3)[-1]
@@ -62,7 +62,7 @@ def _real_ids(fake: FakeMint, api: Api) -> dict[str, str]:
     return {"worldId": world_id, "modelId": model_id, "operationId": op_id}
 
 
-def _issued_cursor(fake: FakeMint, api: Api, path: str) -> str:
+def _issued_cursor(fake: FakeMint, api: RawApi, path: str) -> str:
     """A cursor the fake issued for the listing at ``path`` (``/v1/worlds`` or ``/v1/models``)."""
     (fake.seed_worlds if path.endswith("worlds") else fake.seed_models)(3)
     response = api.get(path, params={"limit": 1})
@@ -76,7 +76,7 @@ def _run(label: str, fake: FakeMint, server: FakeServer, mode: GenerationMode, r
     operation = OPERATIONS[label]
     assert server.api_key == API_KEY
     overrides: dict[str, Any] = {}
-    api = Api(fake, server.base_url)
+    api = RawApi(fake, server.base_url)
     if mode is GenerationMode.POSITIVE and "cursor" in {p.name for p in operation.query}:
         overrides["query"] = {"cursor": _issued_cursor(fake, api, operation.path)}
     if real:
