@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -30,9 +29,8 @@ from mint_ext import (
 )
 
 from ._fake_contract import load_spec, schema_validator
-from ._harness import Api, json_response
+from ._harness import EXAMPLES, OP, Scripted, json_response, op_json
 from ._schema_data import mutants, resolve, values
-from .test_client import EXAMPLES, OP
 
 OP_ID = OP["id"]
 # operationId -> (method of the public API, its arguments; ID = the id the body is about)
@@ -78,23 +76,6 @@ def test_every_route_of_the_spec_is_covered() -> None:
     assert set(CALLS) == set(ROUTES)
 
 
-class Responder:
-    def __init__(self) -> None:
-        self.answer = httpx.Response(200)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        return self.answer
-
-
-@pytest.fixture
-def wired(mode: str) -> Iterator[tuple[Api, Responder]]:
-    responder = Responder()
-    api = Api(mode, transport=httpx.MockTransport(responder), max_retries=0)
-    yield api, responder
-    api.close()
-
-
 def _has_constant(data: Any) -> bool:
     if isinstance(data, float):
         return not math.isfinite(data)
@@ -111,16 +92,20 @@ def _usable_id(value: object) -> bool:
 
 @pytest.mark.parametrize("operation_id", sorted(ROUTES))
 def test_valid_bodies_parse_and_invalid_ones_are_rejected(
-    wired: tuple[Api, Responder], operation_id: str
+    scripted: Scripted, operation_id: str
 ) -> None:
-    api, responder = wired
+    api, wire = scripted(max_retries=0)
     status, schema = ROUTES[operation_id]
     validator, _ = schema_validator(schema)
     method, args, kwargs = CALLS[operation_id]
 
     def answer(body: Any) -> None:
-        responder.answer = httpx.Response(
-            status, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+        wire.answer(
+            httpx.Response(
+                status,
+                content=json.dumps(body).encode(),
+                headers={"content-type": "application/json"},
+            )
         )
 
     @settings(max_examples=60, derandomize=True, deadline=None, database=None,
@@ -158,109 +143,89 @@ def test_valid_bodies_parse_and_invalid_ones_are_rejected(
 # ----------------------------------------------------------- the cases the campaigns found
 
 
-@pytest.fixture
-def answering(mode: str) -> Iterator[Callable[..., Api]]:
-    made: list[Api] = []
-
-    def make(*responses: httpx.Response, **kwargs: Any) -> Api:
-        queue = list(responses)
-
-        def handler(request: httpx.Request) -> httpx.Response:
-            request.read()
-            return queue.pop(0) if len(queue) > 1 else queue[0]
-
-        kwargs.setdefault("max_retries", 0)
-        api = Api(mode, transport=httpx.MockTransport(handler), **kwargs)
-        made.append(api)
-        return api
-
-    yield make
-    for api in made:
-        api.close()
-
-
-def _op(**changes: Any) -> dict[str, Any]:
-    return {**json.loads(json.dumps(OP)), **changes}
-
-
 @pytest.mark.parametrize(
     "body",
     [
-        _op(status="failed", error="boom"),  # error as a string
-        _op(resource="world_1"),  # resource not an object
-        _op(resource={"type": "world"}),  # resource without its id
-        _op(billing=[1, 2]),  # billing as a list
-        _op(assets="https://x"),  # assets of the wrong type
-        _op(status=7),
-        _op(id=OP_ID, credits={"estimated": float("nan")}),
+        op_json(status="failed", error="boom"),  # error as a string
+        op_json(resource="world_1"),  # resource not an object
+        op_json(resource={"type": "world"}),  # resource without its id
+        op_json(billing=[1, 2]),  # billing as a list
+        op_json(assets="https://x"),  # assets of the wrong type
+        op_json(status=7),
+        op_json(id=OP_ID, credits={"estimated": float("nan")}),
     ],
 )
-def test_wrong_successes_are_rejected(answering: Callable[..., Api], body: dict[str, Any]) -> None:
-    api = answering(
+def test_wrong_successes_are_rejected(scripted: Scripted, body: dict[str, Any]) -> None:
+    api, _ = scripted(
         httpx.Response(
             200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
-        )
+        ),
+        max_retries=0,
     )
     with pytest.raises(ResponseValidationError) as raised:
         api("operations.get", OP_ID)
     assert raised.value.body and raised.value.response.status_code == 200
 
 
-def test_a_world_with_a_status_that_is_not_text_is_rejected(answering: Callable[..., Api]) -> None:
-    api = answering(json_response(200, dict(EXAMPLES["World"], status=5)))
+def test_a_world_with_a_status_that_is_not_text_is_rejected(scripted: Scripted) -> None:
+    api, _ = scripted(json_response(200, dict(EXAMPLES["World"], status=5)), max_retries=0)
     with pytest.raises(ResponseValidationError):
         api("worlds.get", EXAMPLES["World"]["id"])
 
 
 @pytest.mark.parametrize("status", [100, 204, 301, 304, 201])
-def test_statuses_the_route_does_not_document_are_rejected(
-    answering: Callable[..., Api], status: int
-) -> None:
-    api = answering(httpx.Response(status, json=OP if status != 204 else None))
+def test_statuses_the_route_does_not_document_are_rejected(scripted: Scripted, status: int) -> None:
+    api, _ = scripted(httpx.Response(status, json=OP if status != 204 else None), max_retries=0)
     with pytest.raises(ResponseValidationError, match=str(status)):
         api("operations.get", OP_ID)
 
 
-def test_json_labelled_html_is_rejected(answering: Callable[..., Api]) -> None:
-    api = answering(httpx.Response(200, content=json.dumps(OP).encode(),
-                                   headers={"content-type": "text/html"}))  # fmt: skip
+def test_json_labelled_html_is_rejected(scripted: Scripted) -> None:
+    html = httpx.Response(
+        200, content=json.dumps(OP).encode(), headers={"content-type": "text/html"}
+    )
+    api, _ = scripted(html, max_retries=0)
     with pytest.raises(ResponseValidationError, match="media type"):
         api("operations.get", OP_ID)
 
 
 def test_another_operation_than_the_one_asked_for_is_rejected(
-    answering: Callable[..., Api],
+    scripted: Scripted,
 ) -> None:
-    api = answering(json_response(200, _op(id="op_SOMEONE_ELSE", status="succeeded")))
+    api, _ = scripted(
+        json_response(200, op_json(id="op_SOMEONE_ELSE", status="succeeded")), max_retries=0
+    )
     with pytest.raises(ResponseValidationError, match="op_SOMEONE_ELSE"):
         api("operations.get", OP_ID)
     with pytest.raises(ResponseValidationError):
         api("operations.wait", OP_ID, timeout=5)
-    world = answering(json_response(200, dict(EXAMPLES["World"], id="world_other")))
+    world, _ = scripted(
+        json_response(200, dict(EXAMPLES["World"], id="world_other")), max_retries=0
+    )
     with pytest.raises(ResponseValidationError):
         world("worlds.get", EXAMPLES["World"]["id"])
 
 
-def test_a_compression_bomb_stops_at_the_cap(answering: Callable[..., Api]) -> None:
+def test_a_compression_bomb_stops_at_the_cap(scripted: Scripted) -> None:
     padding = " " * (5 * 1024 * 1024)
     bomb = gzip.compress(json.dumps(OP).encode()[:-1] + padding.encode() + b"}")
     assert len(bomb) < 64 * 1024
     response = httpx.Response(200, content=bomb,
                               headers={"content-type": "application/json",
                                        "content-encoding": "gzip"})  # fmt: skip
-    api = answering(response, max_response_bytes=1024 * 1024)
+    api, _ = scripted(response, max_response_bytes=1024 * 1024, max_retries=0)
     with pytest.raises(ResponseValidationError, match="max_response_bytes") as raised:
         api("operations.get", OP_ID)
     assert len(raised.value.body) <= 64 * 1024
-    roomy = answering(response, max_response_bytes=16 * 1024 * 1024)
+    roomy, _ = scripted(response, max_response_bytes=16 * 1024 * 1024, max_retries=0)
     assert roomy("operations.get", OP_ID).id == OP_ID  # the same body under a larger cap
 
 
 def test_a_response_read_by_the_sdk_behaves_like_httpx_reads_it(
-    answering: Callable[..., Api],
+    scripted: Scripted,
 ) -> None:
     # Pins the one private httpx detail the size cap relies on (Response._content).
-    api = answering(json_response(200, OP, **{"x-request-id": "r1"}))
+    api, _ = scripted(json_response(200, OP, **{"x-request-id": "r1"}), max_retries=0)
     raw = api("with_raw_response.operations.get", OP_ID)
     response = raw.http_response
     assert response.is_stream_consumed and response.is_closed
@@ -268,33 +233,38 @@ def test_a_response_read_by_the_sdk_behaves_like_httpx_reads_it(
     assert response.content == json.dumps(OP).encode() or response.json() == OP
 
 
-def test_deep_nesting_is_a_typed_error(answering: Callable[..., Api]) -> None:
+def test_deep_nesting_is_a_typed_error(scripted: Scripted) -> None:
     deep = "[" * 5000 + '"x"' + "]" * 5000  # past Python's recursion limit
-    body = json.dumps(_op(extra="HOLE")).encode().replace(b'"HOLE"', deep.encode())
-    api = answering(httpx.Response(200, content=body, headers={"content-type": "application/json"}))
+    body = json.dumps(op_json(extra="HOLE")).encode().replace(b'"HOLE"', deep.encode())
+    api, _ = scripted(
+        httpx.Response(200, content=body, headers={"content-type": "application/json"}),
+        max_retries=0,
+    )
     with pytest.raises(ResponseValidationError, match="nests deeper"):
         api("operations.get", OP_ID)
     nested: Any = {}
     for _ in range(100):  # parses, but deeper than any answer of the API
         nested = {"a": nested}
-    api = answering(json_response(200, _op(extra=nested)))
+    api, _ = scripted(json_response(200, op_json(extra=nested)), max_retries=0)
     with pytest.raises(ResponseValidationError, match="nests deeper"):
         api("operations.get", OP_ID)
     very: Any = {}
     for _ in range(3000):
         very = {"a": very}
     with pytest.raises(ValueError, match="nests deeper"):
-        Operation.from_dict(_op(extra=very))
+        Operation.from_dict(op_json(extra=very))
 
 
-def test_a_listing_that_alternates_two_pages_ends(answering: Callable[..., Api]) -> None:
+def test_a_listing_that_alternates_two_pages_ends(scripted: Scripted) -> None:
     world = EXAMPLES["World"]
 
     def page(wid: str, cursor: str) -> httpx.Response:
         return json_response(200, {"data": [dict(world, id=wid)],
                                    "pagination": {"hasMore": True, "nextCursor": cursor}})  # fmt: skip
 
-    api = answering(*[page("world_a" if i % 2 else "world_b", f"c{i}") for i in range(50)])
+    api, _ = scripted(
+        *[page("world_a" if i % 2 else "world_b", f"c{i}") for i in range(50)], max_retries=0
+    )
     with pytest.raises(MintError, match="same page"):
         api.each("worlds.list")
 
@@ -309,20 +279,20 @@ def test_a_listing_that_alternates_two_pages_ends(answering: Callable[..., Api])
         "2026-11-20T10:15:00-00:00",
     ],
 )
-def test_every_rfc3339_date_time_parses(answering: Callable[..., Api], stamp: str) -> None:
-    api = answering(json_response(200, _op(createdAt=stamp, updatedAt=stamp)))
+def test_every_rfc3339_date_time_parses(scripted: Scripted, stamp: str) -> None:
+    api, _ = scripted(json_response(200, op_json(createdAt=stamp, updatedAt=stamp)), max_retries=0)
     op = api("operations.get", OP_ID)
     assert op.created_at.year in (2016, 2026) and op.raw["createdAt"] == stamp
     assert Operation.from_dict(op.to_dict()) == op
-    world = answering(json_response(200, dict(EXAMPLES["World"], createdAt=stamp)))
+    world, _ = scripted(json_response(200, dict(EXAMPLES["World"], createdAt=stamp)), max_retries=0)
     assert isinstance(world("worlds.get", EXAMPLES["World"]["id"]), World)
 
 
-def test_empty_ids_agree_with_the_spec(answering: Callable[..., Api]) -> None:
+def test_empty_ids_agree_with_the_spec(scripted: Scripted) -> None:
     # The spec says ids and statuses are non-empty (minLength: 1), and the SDK agrees.
     schemas = load_spec()["components"]["schemas"]
     assert schemas["Operation"]["properties"]["id"].get("minLength") == 1
-    api = answering(json_response(200, _op(id="")))
+    api, _ = scripted(json_response(200, op_json(id="")), max_retries=0)
     with pytest.raises(ResponseValidationError):
         api("operations.get", OP_ID)
 
@@ -367,21 +337,12 @@ def test_empty_ids_agree_with_the_spec(answering: Callable[..., Api]) -> None:
     ],
 )
 def test_arguments_are_checked_before_any_request(
-    mode: str, call: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    scripted: Scripted, call: str, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
-    sent: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return json_response(200, OP)
-
-    api = Api(mode, transport=httpx.MockTransport(handler))
-    try:
-        with pytest.raises(InvalidArgumentError):
-            api(call, *args, **kwargs)
-    finally:
-        api.close()
-    assert sent == []
+    api, wire = scripted(then="fail")
+    with pytest.raises(InvalidArgumentError):
+        api(call, *args, **kwargs)
+    assert wire.requests == []
 
 
 @pytest.mark.parametrize(

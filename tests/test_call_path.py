@@ -10,7 +10,6 @@ import os
 import pkgutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -46,67 +45,17 @@ from mint_ext import (
     ResponseValidationError,
     idempotency_key,
 )
-from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
+from mint_ext.testing import FakeMint, FakeServer, Fault
 
-from ._harness import Api, FakeTime, json_response
-from .test_client import EXAMPLES, OP, problem
+from ._harness import EXAMPLES, OP, Api, Scripted, json_response, problem
 
 OP_ID = OP["id"]
-
-# ------------------------------------------------------------------------ helpers
-
-
-class Wire:
-    """A MockTransport handler that records requests and answers from a list (then the last)."""
-
-    def __init__(self, *answers: httpx.Response | Exception) -> None:
-        self.answers: list[httpx.Response | Exception | None] = list(answers) or [None]
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        if answer is None:  # the default: the spec's operation, 202 to a POST, 200 to a read
-            return json_response(202 if request.method == "POST" else 200, OP)
-        return answer
-
-    @property
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-
-@pytest.fixture
-def wired(mode: str) -> Iterator[Callable[..., tuple[Api, Wire]]]:
-    made: list[Api] = []
-
-    def make(*answers: httpx.Response | Exception, **kwargs: Any) -> tuple[Api, Wire]:
-        wire = Wire(*answers)
-        api = Api(mode, transport=httpx.MockTransport(wire), **kwargs)
-        made.append(api)
-        return api, wire
-
-    yield make
-    for api in made:
-        api.close()
-
-
-@pytest.fixture
-def on_fake(mode: str, fake: FakeMint) -> Iterator[Api]:
-    """An Api on the in-process fake whose sleeps advance the fake's clock."""
-    time = FakeTime(start=fake.clock.now(), on_advance=fake.clock.advance)
-    api = Api(mode, transport=fake.transport(), base_url=fake.base_url, time=time)
-    yield api
-    api.close()
-
 
 # ------------------------------------------------------------------ request options
 
 
-def test_each_request_option_reaches_the_wire(wired: Callable[..., tuple[Api, Wire]]) -> None:
-    api, wire = wired(json_response(202, OP))
+def test_each_request_option_reaches_the_wire(scripted: Scripted) -> None:
+    api, wire = scripted(json_response(202, OP))
     api(
         "worlds.generate",
         prompt="A greenhouse",
@@ -124,8 +73,8 @@ def test_each_request_option_reaches_the_wire(wired: Callable[..., tuple[Api, Wi
     assert sent.headers["authorization"] == "Bearer test-key"  # the SDK's own headers stay
 
 
-def test_max_retries_per_call(wired: Callable[..., tuple[Api, Wire]]) -> None:
-    api, wire = wired(json_response(503, problem(503)), max_retries=5)
+def test_max_retries_per_call(scripted: Scripted) -> None:
+    api, wire = scripted(json_response(503, problem(503)), max_retries=5)
     with pytest.raises(InternalServerError):
         api("operations.get", OP_ID, max_retries=1)
     assert len(wire.requests) == 2
@@ -137,9 +86,9 @@ def test_max_retries_per_call(wired: Callable[..., tuple[Api, Wire]]) -> None:
     assert len(wire.requests) == 3 + 6
 
 
-def test_request_options_on_reads_and_waits(wired: Callable[..., tuple[Api, Wire]]) -> None:
+def test_request_options_on_reads_and_waits(scripted: Scripted) -> None:
     done = dict(OP, status="succeeded")
-    api, wire = wired(json_response(200, done))
+    api, wire = scripted(json_response(200, done))
     api("operations.wait", OP_ID, request_timeout=3.0, extra_headers={"X-A": "1"},
         extra_query={"q": "v"})  # fmt: skip
     assert wire.last.headers["x-a"] == "1" and wire.last.url.params["q"] == "v"
@@ -165,9 +114,9 @@ def test_request_options_on_reads_and_waits(wired: Callable[..., tuple[Api, Wire
     ],
 )
 def test_bad_request_options_are_refused_before_any_request(
-    wired: Callable[..., tuple[Api, Wire]], call: str, kwargs: dict[str, Any]
+    scripted: Scripted, call: str, kwargs: dict[str, Any]
 ) -> None:
-    api, wire = wired()
+    api, wire = scripted()
     args = () if call == "worlds.generate" else (OP_ID,)
     with pytest.raises(InvalidArgumentError):
         api(call, *args, **kwargs)
@@ -175,10 +124,8 @@ def test_bad_request_options_are_refused_before_any_request(
 
 
 @pytest.mark.parametrize("bad_id", ["", ".", "..", "a/b", "op_1/../x"])
-def test_ids_that_are_not_one_path_segment_are_refused(
-    wired: Callable[..., tuple[Api, Wire]], bad_id: str
-) -> None:
-    api, wire = wired()
+def test_ids_that_are_not_one_path_segment_are_refused(scripted: Scripted, bad_id: str) -> None:
+    api, wire = scripted()
     for call in ("operations.get", "worlds.get", "models.get", "operations.approve"):
         with pytest.raises(InvalidArgumentError):
             api(call, bad_id)
@@ -189,9 +136,9 @@ def test_ids_that_are_not_one_path_segment_are_refused(
 
 
 def test_with_options_shares_the_pool_and_leaves_the_original_alone(
-    wired: Callable[..., tuple[Api, Wire]],
+    scripted: Scripted,
 ) -> None:
-    api, wire = wired(json_response(503, problem(503)), max_retries=0)
+    api, wire = scripted(json_response(503, problem(503)), max_retries=0)
     original = api.client
     copy = original.with_options(timeout=3.0, max_retries=2, default_headers={"X-Team": "a"})
     assert type(copy) is type(original)
@@ -207,7 +154,7 @@ def test_with_options_shares_the_pool_and_leaves_the_original_alone(
     assert len(wire.requests) == 4 and "x-team" not in wire.last.headers
     # closing the copy leaves the pool open for the original
     api.run(copy.close() if api.mode == "sync" else copy.aclose())
-    wire.answers = [json_response(200, OP)]
+    wire.answer(json_response(200, OP))
     assert api("operations.get", OP_ID).id == OP["id"]
 
 
@@ -221,10 +168,8 @@ def test_with_options_shares_the_pool_and_leaves_the_original_alone(
         {"base_url": "http://elsewhere"},
     ],
 )
-def test_with_options_refuses_bad_settings(
-    wired: Callable[..., tuple[Api, Wire]], settings: dict[str, Any]
-) -> None:
-    api, _ = wired()
+def test_with_options_refuses_bad_settings(scripted: Scripted, settings: dict[str, Any]) -> None:
+    api, _ = scripted()
     with pytest.raises(ConfigurationError):
         api.client.with_options(**settings)
 
@@ -232,8 +177,8 @@ def test_with_options_refuses_bad_settings(
 # -------------------------------------------------------------------- raw responses
 
 
-def test_raw_response_of_a_success(wired: Callable[..., tuple[Api, Wire]]) -> None:
-    api, _ = wired(json_response(200, OP, **{"x-request-id": "req_42"}))
+def test_raw_response_of_a_success(scripted: Scripted) -> None:
+    api, _ = scripted(json_response(200, OP, **{"x-request-id": "req_42"}))
     raw = api("with_raw_response.operations.get", OP_ID)
     assert isinstance(raw, RawResponse)
     assert raw.status_code == 200 and raw.request_id == "req_42"
@@ -243,8 +188,8 @@ def test_raw_response_of_a_success(wired: Callable[..., tuple[Api, Wire]]) -> No
     assert raw.parse() == plain and isinstance(raw.parse(), Operation)
 
 
-def test_raw_response_of_a_call_and_a_request(wired: Callable[..., tuple[Api, Wire]]) -> None:
-    api, _ = wired(json_response(200, OP))
+def test_raw_response_of_a_call_and_a_request(scripted: Scripted) -> None:
+    api, _ = scripted(json_response(200, OP))
     raw = api("with_raw_response.call", get_operation, operation_id=OP_ID)
     assert isinstance(raw.parse(), gen.Operation) and raw.status_code == 200
     raw = api("with_raw_response.request", "GET", f"/v1/operations/{OP_ID}")
@@ -262,18 +207,18 @@ def test_raw_response_of_a_call_and_a_request(wired: Callable[..., tuple[Api, Wi
     ],
 )
 def test_raw_response_of_an_error_raises_the_same_typed_error(
-    wired: Callable[..., tuple[Api, Wire]], status: int, error: type[MintError]
+    scripted: Scripted, status: int, error: type[MintError]
 ) -> None:
-    api, _ = wired(json_response(status, problem(status)), max_retries=0)
+    api, _ = scripted(json_response(status, problem(status)), max_retries=0)
     with pytest.raises(error) as raised:
         api("with_raw_response.operations.get", OP_ID)
     assert raised.value.response.status_code == status  # type: ignore[attr-defined]
 
 
 def test_raw_response_of_a_malformed_body_raises_on_parse(
-    wired: Callable[..., tuple[Api, Wire]],
+    scripted: Scripted,
 ) -> None:
-    api, _ = wired(httpx.Response(200, content=b"<html>", headers={"content-type": "text/html"}))
+    api, _ = scripted(httpx.Response(200, content=b"<html>", headers={"content-type": "text/html"}))
     raw = api("with_raw_response.account.me")
     assert raw.status_code == 200 and raw.http_response.content == b"<html>"
     with pytest.raises(ResponseValidationError):
@@ -281,9 +226,9 @@ def test_raw_response_of_a_malformed_body_raises_on_parse(
 
 
 def test_raw_responses_cover_every_single_result_method(
-    wired: Callable[..., tuple[Api, Wire]],
+    scripted: Scripted,
 ) -> None:
-    api, _ = wired()
+    api, _ = scripted()
     raw = api.client.with_raw_response
     for resource, names in {
         "worlds": ["generate", "get", "list_page"],
@@ -404,17 +349,15 @@ def test_request_reaches_a_route(on_fake: Api, fake: FakeMint) -> None:
         (5, "/v1/me"),
     ],
 )
-def test_request_refuses_bad_routes(
-    wired: Callable[..., tuple[Api, Wire]], method: Any, path: str
-) -> None:
-    api, wire = wired()
+def test_request_refuses_bad_routes(scripted: Scripted, method: Any, path: str) -> None:
+    api, wire = scripted()
     with pytest.raises(InvalidArgumentError):
         api("request", method, path)
     assert wire.requests == []
 
 
-def test_request_retries_a_post_with_one_key(wired: Callable[..., tuple[Api, Wire]]) -> None:
-    api, wire = wired(json_response(503, problem(503)), httpx.ConnectError("x"),
+def test_request_retries_a_post_with_one_key(scripted: Scripted) -> None:
+    api, wire = scripted(json_response(503, problem(503)), httpx.ConnectError("x"),
                       json_response(202, OP), max_retries=3)  # fmt: skip
     assert api("request", "POST", "/v1/worlds:generate", json={"prompt": "p"})["id"] == OP["id"]
     assert len(wire.requests) == 3
@@ -424,9 +367,9 @@ def test_request_retries_a_post_with_one_key(wired: Callable[..., tuple[Api, Wir
 # --------------------------------------------------------------------- waiting hooks
 
 
-def test_on_retry_hears_each_transient_failure(wired: Callable[..., tuple[Api, Wire]]) -> None:
+def test_on_retry_hears_each_transient_failure(scripted: Scripted) -> None:
     heard: list[tuple[str, float]] = []
-    api, _ = wired(
+    api, _ = scripted(
         json_response(503, problem(503), **{"retry-after": "2"}),
         httpx.ConnectError("refused"),
         json_response(200, dict(OP, status="succeeded")),
@@ -506,10 +449,9 @@ def _child(client: Mint, op_id: str, queue: Any) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
-def test_a_client_used_before_fork_works_in_the_children() -> None:
-    fake = FakeMint(clock=FakeClock())
-    with serve_fake_mint(fake) as server, Mint(api_key=server.api_key,
-                                               base_url=server.base_url) as client:  # fmt: skip
+def test_a_client_used_before_fork_works_in_the_children(fake_server: FakeServer) -> None:
+    server = fake_server
+    with Mint(api_key=server.api_key, base_url=server.base_url) as client:
         ops = [client.worlds.generate(prompt=f"world {i}").id for i in range(6)]
         client.operations.get(ops[0])  # the parent's pool now holds a live connection
         ctx = multiprocessing.get_context("fork")
@@ -536,8 +478,8 @@ def test_a_callers_own_http_client_is_refused_after_fork() -> None:
     assert "ConfigurationError" in outcome and "fork" in outcome
 
 
-def test_no_foreign_exception_for_a_dead_connection(wired: Callable[..., tuple[Api, Wire]]) -> None:
-    api, _ = wired(httpx.ReadError("reset"), max_retries=0)
+def test_no_foreign_exception_for_a_dead_connection(scripted: Scripted) -> None:
+    api, _ = scripted(httpx.ReadError("reset"), max_retries=0)
     with pytest.raises(APIConnectionError):
         api("call", get_operation, OP_ID)
 
@@ -546,9 +488,9 @@ def test_no_foreign_exception_for_a_dead_connection(wired: Callable[..., tuple[A
 
 
 def test_every_error_of_a_keyed_call_carries_its_key(
-    wired: Callable[..., tuple[Api, Wire]],
+    scripted: Scripted,
 ) -> None:
-    api, _ = wired(httpx.ConnectError("refused"), max_retries=1)
+    api, _ = scripted(httpx.ConnectError("refused"), max_retries=1)
     with pytest.raises(APIConnectionError) as raised:
         api("worlds.generate", prompt="p", idempotency_key="job-1")
     assert raised.value.idempotency_key == "job-1"
@@ -558,7 +500,7 @@ def test_every_error_of_a_keyed_call_carries_its_key(
     with pytest.raises(APIConnectionError) as raised:
         api("operations.get", OP_ID)
     assert raised.value.idempotency_key is None  # a GET has no key
-    api2, _ = wired(json_response(202, {"not": "an operation"}))
+    api2, _ = scripted(json_response(202, {"not": "an operation"}))
     with pytest.raises(ResponseValidationError) as bad:
         api2("models.generate", prompt="p", idempotency_key="job-2")
     assert bad.value.idempotency_key == "job-2"
@@ -578,9 +520,9 @@ def test_every_error_of_a_keyed_call_carries_its_key(
     ],
 )
 def test_require_idempotency_key(
-    wired: Callable[..., tuple[Api, Wire]], call: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    scripted: Scripted, call: str, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
-    api, wire = wired(require_idempotency_key=True)
+    api, wire = scripted(require_idempotency_key=True)
     with pytest.raises(InvalidArgumentError, match="idempotency_key"):
         api(call, *args, **kwargs)
     assert wire.requests == []
@@ -600,14 +542,14 @@ def test_the_same_job_key_gives_the_same_operation(on_fake: Api, fake: FakeMint)
 
 
 def test_listings_stop_when_a_page_repeats_anywhere(
-    wired: Callable[..., tuple[Api, Wire]],
+    scripted: Scripted,
 ) -> None:
     world = EXAMPLES["World"]
     a = json_response(200, {"data": [world], "pagination": {"hasMore": True, "nextCursor": "c1"}})
     b = json_response(200, {"data": [dict(world, id="world_2")],
                             "pagination": {"hasMore": True, "nextCursor": "c2"}})  # fmt: skip
     a2 = json_response(200, {"data": [world], "pagination": {"hasMore": True, "nextCursor": "c3"}})
-    api, wire = wired(a, b, a2, b)
+    api, wire = scripted(a, b, a2, b)
     with pytest.raises(MintError, match="same page"):
         api.each("worlds.list")
     assert len(wire.requests) == 3
@@ -624,23 +566,22 @@ def _async_child(client: AsyncMint, op_id: str, queue: Any) -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
-def test_an_async_client_used_before_fork_works_in_the_children() -> None:
-    fake = FakeMint(clock=FakeClock())
-    with serve_fake_mint(fake) as server:
-        client = AsyncMint(api_key=server.api_key, base_url=server.base_url)
+def test_an_async_client_used_before_fork_works_in_the_children(fake_server: FakeServer) -> None:
+    server = fake_server
+    client = AsyncMint(api_key=server.api_key, base_url=server.base_url)
 
-        async def start() -> list[str]:
-            ops = [(await client.worlds.generate(prompt=f"w {i}")).id for i in range(4)]
-            await client.operations.get(ops[0])  # a live connection in the parent's pool
-            return ops
+    async def start() -> list[str]:
+        ops = [(await client.worlds.generate(prompt=f"w {i}")).id for i in range(4)]
+        await client.operations.get(ops[0])  # a live connection in the parent's pool
+        return ops
 
-        ops = asyncio.run(start())
-        ctx = multiprocessing.get_context("fork")
-        queue = ctx.Queue()
-        children = [ctx.Process(target=_async_child, args=(client, op, queue)) for op in ops]
-        for child in children:
-            child.start()
-        results = dict(queue.get(timeout=60) for _ in children)
-        for child in children:
-            child.join(timeout=60)
-        assert results == {op: [op] * 10 for op in ops}
+    ops = asyncio.run(start())
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    children = [ctx.Process(target=_async_child, args=(client, op, queue)) for op in ops]
+    for child in children:
+        child.start()
+    results = dict(queue.get(timeout=60) for _ in children)
+    for child in children:
+        child.join(timeout=60)
+    assert results == {op: [op] * 10 for op in ops}

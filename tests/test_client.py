@@ -5,13 +5,11 @@ from __future__ import annotations
 import copy
 import email.utils
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 import mint_ext
 from mint_ext import (
@@ -38,70 +36,15 @@ from mint_ext import (
 )
 from mint_ext._retry import parse_retry_after
 
-from ._harness import Api, FakeTime, json_response
+from ._harness import EXAMPLES, OP, Api, FakeTime, Scripted, Wire, json_response, op_json, problem
 
-SPEC = yaml.safe_load((Path(__file__).parent.parent / "spec" / "mint.openapi.yaml").read_text())
-EXAMPLES = {k: v.get("example") for k, v in SPEC["components"]["schemas"].items()}
-OP = EXAMPLES["Operation"]
 SECRET = "sk-live-VERY-SECRET-123"
-
-
-def op_json(**changes: Any) -> dict[str, Any]:
-    data = copy.deepcopy(OP)
-    data.update(changes)
-    return data
-
-
-def problem(status: int, slug: str = "error", **extra: Any) -> dict[str, Any]:
-    return {
-        "type": f"https://api.mint.gg/problems/{slug}",
-        "title": slug.title(),
-        "status": status,
-        **extra,
-    }
-
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-@pytest.fixture
-def make_api(mode: str) -> Iterator[Callable[..., Api]]:
-    made: list[Api] = []
-
-    def make(handler: Handler, **kwargs: Any) -> Api:
-        api = Api(mode, transport=httpx.MockTransport(handler), **kwargs)
-        made.append(api)
-        return api
-
-    yield make
-    for api in made:
-        api.close()
-
-
-class Recorder:
-    """A scripted handler: answers from a list (the last answer repeats) and records requests."""
-
-    def __init__(
-        self, *answers: httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
-    ):
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        if callable(answer) and not isinstance(answer, httpx.Response):
-            return answer(request)
-        return answer
 
 
 # ------------------------------------------------------------------------------- resources
 
 
-def test_every_resource_call_sends_the_right_request(make_api: Callable[..., Api]) -> None:
+def test_every_resource_call_sends_the_right_request(scripted: Scripted) -> None:
     world = EXAMPLES["World"]
     model = EXAMPLES["Model"]
 
@@ -130,8 +73,7 @@ def test_every_resource_call_sends_the_right_request(make_api: Callable[..., Api
             )
         return json_response(404, problem(404, "not-found"))
 
-    rec = Recorder(handler)
-    api = make_api(rec)
+    api, wire = scripted(handler=handler)
     op = api(
         "worlds.generate",
         prompt="A greenhouse",
@@ -155,7 +97,7 @@ def test_every_resource_call_sends_the_right_request(make_api: Callable[..., Api
     assert me.user_id == EXAMPLES["Me"]["owner"]["userId"]
     assert api("account.usage").credits_available == 880
 
-    sent = [(r.method, r.url.path, r.url.query.decode()) for r in rec.requests]
+    sent = [(r.method, r.url.path, r.url.query.decode()) for r in wire.requests]
     assert sent == [
         ("POST", "/v1/worlds:generate", ""),
         ("POST", "/v1/models:generate", ""),
@@ -173,7 +115,7 @@ def test_every_resource_call_sends_the_right_request(make_api: Callable[..., Api
     ]
     import json
 
-    bodies = [json.loads(r.content) if r.content else None for r in rec.requests]
+    bodies = [json.loads(r.content) if r.content else None for r in wire.requests]
     assert bodies[0] == {
         "prompt": "A greenhouse",
         "generationMode": "review",
@@ -185,19 +127,18 @@ def test_every_resource_call_sends_the_right_request(make_api: Callable[..., Api
     assert bodies[2] == {"optimizationLevel": "aggressive"}
     assert bodies[4] == {} and bodies[6] == {}
     assert bodies[5] == {"feedback": "warmer"}
-    for r in rec.requests:
+    for r in wire.requests:
         assert r.headers["authorization"] == "Bearer test-key"
         assert r.headers["user-agent"] == f"mint-ext/{mint_ext.__version__}"
         if r.method == "POST":
             assert 1 <= len(r.headers["idempotency-key"]) <= 255
         assert r.extensions["timeout"]["read"] == 30.0  # a finite default timeout
-    keys = [r.headers["idempotency-key"] for r in rec.requests if r.method == "POST"]
+    keys = [r.headers["idempotency-key"] for r in wire.requests if r.method == "POST"]
     assert len(set(keys)) == len(keys)  # one key per logical call
 
 
-def test_bad_arguments_raise_before_any_request(make_api: Callable[..., Api]) -> None:
-    rec = Recorder(json_response(202, op_json()))
-    api = make_api(rec)
+def test_bad_arguments_raise_before_any_request(scripted: Scripted) -> None:
+    api, wire = scripted(then="fail")  # a request is a failure, whatever the SDK makes of it
     with pytest.raises(InvalidArgumentError, match="generation_preset"):
         api("worlds.generate", prompt="x", generation_preset="ultra")
     with pytest.raises(InvalidArgumentError, match="unexpected keyword"):
@@ -208,25 +149,25 @@ def test_bad_arguments_raise_before_any_request(make_api: Callable[..., Api]) ->
         api("operations.get", "")
     with pytest.raises(InvalidArgumentError):
         api("worlds.list_page", limit=500)
-    assert rec.requests == []
+    assert wire.requests == []
     assert issubclass(InvalidArgumentError, ValueError) and issubclass(
         InvalidArgumentError, MintError
     )
 
 
-def test_configuration_from_environment(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+def test_configuration_from_environment(
+    monkeypatch: pytest.MonkeyPatch, mode: str, scripted: Scripted
+) -> None:
     monkeypatch.delenv("MINT_API_KEY", raising=False)
     monkeypatch.delenv("MINT_BASE_URL", raising=False)
     with pytest.raises(ConfigurationError, match="MINT_API_KEY"):
         Api(mode, api_key=None)
     monkeypatch.setenv("MINT_API_KEY", "env-key")
     monkeypatch.setenv("MINT_BASE_URL", "http://127.0.0.1:9/v1/")
-    rec = Recorder(json_response(200, EXAMPLES["Me"]))
-    api = Api(mode, api_key=None, base_url=None, transport=httpx.MockTransport(rec))
+    api, wire = scripted(json_response(200, EXAMPLES["Me"]), api_key=None, base_url=None)
     api("account.me")
-    assert str(rec.requests[0].url) == "http://127.0.0.1:9/v1/me"
-    assert rec.requests[0].headers["authorization"] == "Bearer env-key"
-    api.close()
+    assert str(wire.requests[0].url) == "http://127.0.0.1:9/v1/me"
+    assert wire.requests[0].headers["authorization"] == "Bearer env-key"
     monkeypatch.delenv("MINT_BASE_URL")
     default = Api(mode, api_key="k", base_url=None)
     assert default.client.base_url == "https://api.mint.gg"
@@ -252,7 +193,7 @@ ERROR_CASES = [
 
 @pytest.mark.parametrize(("status", "slug", "cls"), ERROR_CASES)
 def test_each_error_status_maps_to_its_class(
-    make_api: Callable[..., Api], status: int, slug: str, cls: type[APIStatusError]
+    scripted: Scripted, status: int, slug: str, cls: type[APIStatusError]
 ) -> None:
     body = problem(
         status,
@@ -260,7 +201,7 @@ def test_each_error_status_maps_to_its_class(
         detail="what went wrong",
         errors=[{"path": "/prompt", "code": "too_long", "message": "too long"}],
     )
-    api = make_api(Recorder(json_response(status, body, **{"X-Request-Id": "req_42"})))
+    api, _ = scripted(json_response(status, body, **{"X-Request-Id": "req_42"}))
     with pytest.raises(cls) as info:
         api("operations.get", OP["id"])
     err = info.value
@@ -277,35 +218,33 @@ def test_each_error_status_maps_to_its_class(
 
 @pytest.mark.parametrize("status", [500, 502, 503, 520])
 def test_5xx_including_520_is_internal_server_error_after_retries(
-    make_api: Callable[..., Api], status: int
+    scripted: Scripted, status: int
 ) -> None:
-    rec = Recorder(
+    api, wire = scripted(
         httpx.Response(
             status,
             text="<html><body>Cloudflare</body></html>",
             headers={"content-type": "text/html"},
-        )
+        ),
+        max_retries=3,
     )
-    api = make_api(rec, max_retries=3)
     with pytest.raises(InternalServerError) as info:
         api("operations.get", OP["id"])
     assert info.value.status_code == status and info.value.type is None
-    assert len(rec.requests) == 4  # 1 + 3 retries
+    assert len(wire.requests) == 4  # 1 + 3 retries
 
 
 def test_html_or_malformed_body_on_success_is_response_validation_error(
-    make_api: Callable[..., Api],
+    scripted: Scripted,
 ) -> None:
     html = httpx.Response(
         200, text="<!doctype html><p>maintenance</p>", headers={"content-type": "text/html"}
     )
-    api = make_api(
-        Recorder(
-            html,
-            httpx.Response(200, text='{"object": "operation", "id": '),
-            json_response(200, {"object": "operation"}),
-            json_response(200, [1, 2]),
-        )
+    api, _ = scripted(
+        html,
+        httpx.Response(200, text='{"object": "operation", "id": '),
+        json_response(200, {"object": "operation"}),
+        json_response(200, [1, 2]),
     )
     for _ in range(4):
         with pytest.raises(ResponseValidationError) as info:
@@ -314,15 +253,15 @@ def test_html_or_malformed_body_on_success_is_response_validation_error(
         assert info.value.body == info.value.response.content
 
 
-def test_unknown_status_and_extra_fields_parse(make_api: Callable[..., Api]) -> None:
-    api = make_api(Recorder(json_response(200, op_json(status="paused", shinyNewField=[1]))))
+def test_unknown_status_and_extra_fields_parse(scripted: Scripted) -> None:
+    api, _ = scripted(json_response(200, op_json(status="paused", shinyNewField=[1])))
     op = api("operations.get", OP["id"])
     assert op.status == "paused"
     assert op.is_active and not op.is_terminal and not op.needs_action
     assert op.to_dict()["shinyNewField"] == [1]
 
 
-def test_world_assets_and_model_assets(make_api: Callable[..., Api]) -> None:
+def test_world_assets_and_model_assets(scripted: Scripted) -> None:
     model_op = op_json(
         type="model_generation",
         resource={"type": "model", "id": "model_1"},
@@ -333,12 +272,10 @@ def test_world_assets_and_model_assets(make_api: Callable[..., Api]) -> None:
         status="preview_ready",
         assets={"previewImageUrl": "https://cdn.mint.gg/p.png", "spzUrls": None},
     )
-    api = make_api(
-        Recorder(
-            json_response(200, op_json()),
-            json_response(200, model_op),
-            json_response(200, preview_only),
-        )
+    api, _ = scripted(
+        json_response(200, op_json()),
+        json_response(200, model_op),
+        json_response(200, preview_only),
     )
     world = api("operations.get", OP["id"])
     assert isinstance(world.assets, WorldAssets)
@@ -356,39 +293,39 @@ def test_world_assets_and_model_assets(make_api: Callable[..., Api]) -> None:
 # ------------------------------------------------------------------------------- retries
 
 
-def test_retry_after_seconds_and_http_date_are_honoured(make_api: Callable[..., Api]) -> None:
+def test_retry_after_seconds_and_http_date_are_honoured(scripted: Scripted) -> None:
     time = FakeTime()
     date = email.utils.formatdate(time.now + 3 + 7, usegmt=True)  # 7 s after the first sleep
-    rec = Recorder(
+    api, _ = scripted(
         json_response(429, problem(429, "rate-limited"), **{"Retry-After": "3"}),
         json_response(503, problem(503, "unavailable"), **{"Retry-After": date}),
         json_response(200, op_json()),
+        time=time,
+        max_retries=2,
     )
-    api = make_api(rec, time=time, max_retries=2)
     assert api("operations.get", OP["id"]).id == OP["id"]
     assert time.sleeps == [3.0, 7.0]
 
 
-def test_retry_after_is_clamped(make_api: Callable[..., Api]) -> None:
+def test_retry_after_is_clamped(scripted: Scripted) -> None:
     time = FakeTime()
-    rec = Recorder(
-        json_response(503, problem(503), **{"Retry-After": "86400"}), json_response(200, op_json())
+    api, _ = scripted(
+        json_response(503, problem(503), **{"Retry-After": "86400"}),
+        json_response(200, op_json()),
+        time=time,
+        retry=RetryPolicy(max_retries=1, max_retry_after=20.0),
     )
-    api = make_api(rec, time=time, retry=RetryPolicy(max_retries=1, max_retry_after=20.0))
     api("operations.get", OP["id"])
     assert time.sleeps == [20.0]
 
 
-def test_backoff_is_exponential_with_full_jitter(make_api: Callable[..., Api]) -> None:
+def test_backoff_is_exponential_with_full_jitter(scripted: Scripted) -> None:
     time = FakeTime()
-    rec = Recorder(
+    api, _ = scripted(
         httpx.ConnectError("refused"),
         httpx.ReadTimeout("slow"),
         httpx.ConnectError("x"),
         json_response(200, op_json()),
-    )
-    api = make_api(
-        rec,
         time=time,
         rng=lambda: 1.0,
         retry=RetryPolicy(max_retries=3, initial_delay=0.5, max_delay=1.5),
@@ -396,68 +333,64 @@ def test_backoff_is_exponential_with_full_jitter(make_api: Callable[..., Api]) -
     api("operations.get", OP["id"])
     assert time.sleeps == [0.5, 1.0, 1.5]
     time2 = FakeTime()
-    api2 = make_api(
-        Recorder(httpx.ConnectError("x"), json_response(200, op_json())),
-        time=time2,
-        rng=lambda: 0.25,
+    api2, _ = scripted(
+        httpx.ConnectError("x"), json_response(200, op_json()), time=time2, rng=lambda: 0.25
     )
     api2("operations.get", OP["id"])
     assert time2.sleeps == [0.125]
 
 
 def test_rate_limit_error_carries_retry_after_when_retries_run_out(
-    make_api: Callable[..., Api],
+    scripted: Scripted,
 ) -> None:
-    api = make_api(
-        Recorder(json_response(429, problem(429), **{"Retry-After": "12"})), max_retries=0
-    )
+    api, _ = scripted(json_response(429, problem(429), **{"Retry-After": "12"}), max_retries=0)
     with pytest.raises(RateLimitError) as info:
         api("operations.get", OP["id"])
     assert info.value.retry_after == 12.0
 
 
-def test_non_transient_errors_are_not_retried(make_api: Callable[..., Api]) -> None:
-    rec = Recorder(json_response(422, problem(422)))
-    api = make_api(rec, max_retries=5)
+def test_non_transient_errors_are_not_retried(scripted: Scripted) -> None:
+    api, wire = scripted(json_response(422, problem(422)), max_retries=5)
     with pytest.raises(UnprocessableEntityError):
         api("worlds.generate", prompt="x")
-    assert len(rec.requests) == 1
+    assert len(wire.requests) == 1
 
 
-def test_connection_errors_and_timeouts_are_typed(make_api: Callable[..., Api]) -> None:
-    api = make_api(Recorder(httpx.ConnectError("refused")), max_retries=1)
+def test_connection_errors_and_timeouts_are_typed(scripted: Scripted) -> None:
+    api, _ = scripted(httpx.ConnectError("refused"), max_retries=1)
     with pytest.raises(APIConnectionError) as info:
         api("operations.get", OP["id"])
     assert not isinstance(info.value, APITimeoutError)
-    api2 = make_api(Recorder(httpx.ReadTimeout("slow")), max_retries=0)
+    api2, _ = scripted(httpx.ReadTimeout("slow"), max_retries=0)
     with pytest.raises(APITimeoutError):
         api2("operations.get", OP["id"])
-    api3 = make_api(Recorder(httpx.RemoteProtocolError("peer closed")), max_retries=0)
+    api3, _ = scripted(httpx.RemoteProtocolError("peer closed"), max_retries=0)
     with pytest.raises(APIConnectionError):
         api3("operations.get", "op_1")
 
 
-def test_a_retried_post_reuses_its_idempotency_key(make_api: Callable[..., Api]) -> None:
-    rec = Recorder(
+def test_a_retried_post_reuses_its_idempotency_key(scripted: Scripted) -> None:
+    api, wire = scripted(
         httpx.ReadTimeout("lost answer"),
         json_response(502, problem(502)),
         json_response(202, op_json(status="queued")),
+        max_retries=3,
     )
-    api = make_api(rec, max_retries=3)
     api("worlds.generate", prompt="x")
-    keys = {r.headers["idempotency-key"] for r in rec.requests}
-    assert len(rec.requests) == 3 and len(keys) == 1
+    keys = {r.headers["idempotency-key"] for r in wire.requests}
+    assert len(wire.requests) == 3 and len(keys) == 1
     # A caller-chosen key is sent as given, on every attempt.
-    rec2 = Recorder(json_response(503, problem(503)), json_response(202, op_json()))
-    api2 = make_api(rec2, max_retries=1)
+    api2, wire2 = scripted(
+        json_response(503, problem(503)), json_response(202, op_json()), max_retries=1
+    )
     api2("models.generate", prompt="x", idempotency_key="order-77")
-    assert [r.headers["idempotency-key"] for r in rec2.requests] == ["order-77", "order-77"]
+    assert [r.headers["idempotency-key"] for r in wire2.requests] == ["order-77", "order-77"]
 
 
 # ------------------------------------------------------------------------------- pagination
 
 
-def _pages(n_pages: int, per_page: int) -> Handler:
+def _pages(n_pages: int, per_page: int) -> Callable[[httpx.Request], httpx.Response]:
     def handler(request: httpx.Request) -> httpx.Response:
         cursor = request.url.params.get("cursor")
         index = int(cursor.removeprefix("c")) if cursor else 0
@@ -481,52 +414,41 @@ def _pages(n_pages: int, per_page: int) -> Handler:
     return handler
 
 
-def test_pagination_follows_cursors_lazily(make_api: Callable[..., Api]) -> None:
-    rec = Recorder(_pages(4, 3))
-    api = make_api(rec)
+def test_pagination_follows_cursors_lazily(scripted: Scripted) -> None:
+    api, wire = scripted(handler=_pages(4, 3))
     worlds = api.each("worlds.list", limit=3)
     assert [w.id for w in worlds] == [f"world_{p}_{i}" for p in range(4) for i in range(3)]
     assert all(isinstance(w, World) for w in worlds)
-    assert [r.url.params.get("cursor") for r in rec.requests] == [None, "c1", "c2", "c3"]
-    assert all(r.url.params["limit"] == "3" for r in rec.requests)
+    assert [r.url.params.get("cursor") for r in wire.requests] == [None, "c1", "c2", "c3"]
+    assert all(r.url.params["limit"] == "3" for r in wire.requests)
     # The page-level API.
     page = api("worlds.list_page", limit=3, cursor="c2")
     assert page.next_cursor == "c3" and page.has_more and len(page) == 3
-    pages_iter = api.client.worlds.list(limit=2).pages()
-    if api.loop is None:
-        pages = list(pages_iter)
-    else:
-
-        async def collect() -> list[Any]:
-            return [p async for p in pages_iter]
-
-        pages = api.loop.run_until_complete(collect())
+    pages = api.collect(api.call_only("worlds.list", limit=2).pages())
     assert [len(p) for p in pages] == [3, 3, 3, 3]
     assert pages[-1].next_cursor is None and not pages[-1].has_more
 
 
-def test_pagination_is_lazy(mode: str) -> None:
-    rec = Recorder(_pages(50, 2))
-    api = Api(mode, transport=httpx.MockTransport(rec))
-    pager = api.client.worlds.list()
-    assert rec.requests == []
-    if mode == "sync":
+def test_pagination_is_lazy(scripted: Scripted) -> None:
+    api, wire = scripted(handler=_pages(50, 2))
+    pager = api.call_only("worlds.list")
+    assert wire.requests == []
+    if api.mode == "sync":
         first = [next(pager) for _ in range(3)]
     else:
         first = [api.run(pager.__anext__()) for _ in range(3)]
-    assert len(first) == 3 and len(rec.requests) == 2
-    api.close()
+    assert len(first) == 3 and len(wire.requests) == 2
 
 
-def test_a_repeated_cursor_is_an_error_not_a_loop(make_api: Callable[..., Api]) -> None:
+def test_a_repeated_cursor_is_an_error_not_a_loop(scripted: Scripted) -> None:
     page = {"data": [], "pagination": {"nextCursor": "same", "hasMore": True}}
-    api = make_api(Recorder(json_response(200, page)))
+    api, _ = scripted(json_response(200, page))
     with pytest.raises(MintError, match="repeated"):
         api.each("models.list")
 
 
 def test_endless_empty_pages_with_new_cursors_are_an_error_not_a_loop(
-    make_api: Callable[..., Api],
+    scripted: Scripted,
 ) -> None:
     from mint_ext._core import MAX_EMPTY_PAGES
 
@@ -538,28 +460,27 @@ def test_endless_empty_pages_with_new_cursors_are_an_error_not_a_loop(
             200, {"data": [], "pagination": {"nextCursor": cursor, "hasMore": True}}
         )
 
-    rec = Recorder(empty_page)
-    api = make_api(rec)
+    api, wire = scripted(handler=empty_page)
     with pytest.raises(MintError, match="empty pages in a row"):
         api.each("models.list")
-    assert len(rec.requests) == MAX_EMPTY_PAGES + 1
+    assert len(wire.requests) == MAX_EMPTY_PAGES + 1
 
 
 @pytest.mark.parametrize(
     "pagination", [{"hasMore": "yes", "nextCursor": "c1"}, {"hasMore": True, "nextCursor": 5}]
 )
 def test_pagination_fields_of_the_wrong_type_are_a_malformed_page(
-    make_api: Callable[..., Api], pagination: dict[str, Any]
+    scripted: Scripted, pagination: dict[str, Any]
 ) -> None:
     """``"hasMore": "yes"`` used to end the listing silently after one page."""
     model = EXAMPLES["Model"]
-    api = make_api(Recorder(json_response(200, {"data": [model], "pagination": pagination})))
+    api, _ = scripted(json_response(200, {"data": [model], "pagination": pagination}))
     with pytest.raises(ResponseValidationError, match="pagination"):
         api.each("models.list")
 
 
 def test_the_same_page_under_a_new_cursor_is_an_error_not_a_loop(
-    make_api: Callable[..., Api],
+    scripted: Scripted,
 ) -> None:
     model = EXAMPLES["Model"]
     counter = iter(range(10_000))
@@ -568,14 +489,13 @@ def test_the_same_page_under_a_new_cursor_is_an_error_not_a_loop(
         pagination = {"nextCursor": f"c{next(counter)}", "hasMore": True}
         return json_response(200, {"data": [model], "pagination": pagination})
 
-    rec = Recorder(same_page)
-    api = make_api(rec)
+    api, wire = scripted(handler=same_page)
     with pytest.raises(MintError, match="same page twice"):
         api.each("models.list")
-    assert len(rec.requests) == 2
+    assert len(wire.requests) == 2
 
 
-def test_empty_pages_between_full_ones_are_followed(make_api: Callable[..., Api]) -> None:
+def test_empty_pages_between_full_ones_are_followed(scripted: Scripted) -> None:
     """Only a long run of empty pages is suspicious: a few in between are a normal listing."""
     model = EXAMPLES["Model"]
     answers = []
@@ -585,22 +505,21 @@ def test_empty_pages_between_full_ones_are_followed(make_api: Callable[..., Api]
                     for j in range(30)]  # fmt: skip
         answers.append(json_response(200, {"data": [dict(model, id=f"model_{i}")],
                                            "pagination": {"nextCursor": f"f{i}", "hasMore": i < 2}}))  # fmt: skip
-    api = make_api(Recorder(*answers))
+    api, _ = scripted(*answers)
     assert [m.id for m in api.each("models.list")] == ["model_0", "model_1", "model_2"]
 
 
 # ------------------------------------------------------------------------------- secrets
 
 
-def test_api_key_never_leaks(
-    make_api: Callable[..., Api], caplog: pytest.LogCaptureFixture
-) -> None:
+def test_api_key_never_leaks(scripted: Scripted, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="mint_ext")
-    rec = Recorder(
+    api, _ = scripted(
         json_response(401, problem(401, "unauthorized", detail="bad key")),
         httpx.ConnectError("refused"),
+        api_key=SECRET,
+        max_retries=0,
     )
-    api = make_api(rec, api_key=SECRET, max_retries=0)
     with pytest.raises(AuthenticationError) as e1:
         api("account.me")
     with pytest.raises(APIConnectionError) as e2:
@@ -622,9 +541,9 @@ def test_api_key_never_leaks(
 
 
 def test_user_supplied_http_client_is_used_and_not_closed(mode: str) -> None:
-    rec = Recorder(json_response(200, EXAMPLES["Me"]))
+    wire = Wire(json_response(200, EXAMPLES["Me"]))
     if mode == "sync":
-        http = httpx.Client(transport=httpx.MockTransport(rec))
+        http = httpx.Client(transport=wire.transport())
         with mint_ext.Mint(api_key="k", base_url="http://x", http_client=http) as mint:
             mint.account.me()
         assert not http.is_closed
@@ -633,7 +552,7 @@ def test_user_supplied_http_client_is_used_and_not_closed(mode: str) -> None:
         import asyncio
 
         async def go() -> None:
-            http = httpx.AsyncClient(transport=httpx.MockTransport(rec))
+            http = httpx.AsyncClient(transport=wire.transport())
             async with mint_ext.AsyncMint(
                 api_key="k", base_url="http://x", http_client=http
             ) as mint:
@@ -642,7 +561,7 @@ def test_user_supplied_http_client_is_used_and_not_closed(mode: str) -> None:
             await http.aclose()
 
         asyncio.run(go())
-    assert len(rec.requests) == 1
+    assert len(wire.requests) == 1
 
 
 def test_parse_retry_after() -> None:
