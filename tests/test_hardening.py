@@ -25,24 +25,16 @@ from mint_ext import (
 )
 from mint_ext._retry import to_error
 
-from ._harness import Api, FakeTime, json_response
-from .test_waiting import Script, op_json
+from ._harness import EXAMPLES, Scripted, Wire, json_response, op_json
+from .test_waiting import polls, timed
 
 SECRET = "sk-SECRET-123"
 
 
-def test_a_key_read_from_a_file_is_stripped_and_never_echoed() -> None:
-    seen: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers["authorization"])
-        return json_response(200, {"authentication": {}, "owner": {"userId": "0xabc"}})
-
-    with Mint(
-        api_key=SECRET + "\n", base_url="http://x", transport=httpx.MockTransport(handler)
-    ) as m:
-        m.account.me()
-    assert seen == [f"Bearer {SECRET}"]
+def test_a_key_read_from_a_file_is_stripped_and_never_echoed(scripted: Scripted) -> None:
+    api, wire = scripted(json_response(200, EXAMPLES["Me"]), api_key=SECRET + "\n")
+    api("account.me")
+    assert [r.headers["authorization"] for r in wire.requests] == [f"Bearer {SECRET}"]
     with pytest.raises(ConfigurationError) as info:
         Mint(api_key=SECRET + "\x00tail", base_url="http://x")
     assert SECRET not in str(info.value)
@@ -60,15 +52,15 @@ def test_bad_default_headers_and_idempotency_keys_are_typed_errors() -> None:
         Mint(api_key="k", base_url="http://x", default_headers={"X-Team": "caf\u00e9"})
     with pytest.raises(ConfigurationError):
         AsyncMint(api_key="k", base_url="http://x", default_headers={"X-Team": "a\nb"})
-    transport = httpx.MockTransport(lambda r: json_response(202, op_json()))
-    with Mint(api_key="k", base_url="http://x", transport=transport) as m, \
+    wire = Wire(then="fail")
+    with Mint(api_key="k", base_url="http://x", transport=wire.transport()) as m, \
             pytest.raises(InvalidArgumentError):  # fmt: skip
         m.worlds.generate(prompt="x", idempotency_key="caf\u00e9")
+    assert wire.requests == [] and wire.unscripted == []
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_wait_many_rejects_bad_limits_instead_of_hanging(mode: str) -> None:
-    api = Api(mode, transport=httpx.MockTransport(lambda r: json_response(200, op_json())))
+def test_wait_many_rejects_bad_limits_instead_of_hanging(scripted: Scripted) -> None:
+    api, wire = scripted(then="fail")
     outcome: list[BaseException] = []
 
     def call() -> None:
@@ -81,19 +73,15 @@ def test_wait_many_rejects_bad_limits_instead_of_hanging(mode: str) -> None:
     thread.start()
     thread.join(10)
     assert not thread.is_alive() and isinstance(outcome[0], InvalidArgumentError)
-    api.close()
+    assert wire.requests == []
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_wait_many_sends_nothing_after_its_deadline(mode: str) -> None:
-    time_ = FakeTime()
+def test_wait_many_sends_nothing_after_its_deadline(scripted: Scripted) -> None:
     ids = [f"op_{i}" for i in range(10)]
-    script = Script(time_, {i: [(0, "running")] for i in ids})
-    api = Api(mode, transport=httpx.MockTransport(script), time=time_, rng=lambda: 0.5)
+    api, wire = timed(scripted, {i: [(0, "running")] for i in ids})
     results = api("operations.wait_many", ids, timeout=2.0, max_concurrency=1, max_rate=1.0)
     assert all(isinstance(r.error, WaitTimeoutError) for r in results)
-    assert max(at for at, _, _ in script.requests) < 2.0
-    api.close()
+    assert max(at for at, _, _ in polls(wire)) < 2.0
 
 
 def test_async_wait_many_delivers_unexpected_errors() -> None:
@@ -102,9 +90,10 @@ def test_async_wait_many_delivers_unexpected_errors() -> None:
             raise RuntimeError("a broken transport")
         return json_response(200, op_json("op_ok", status="succeeded"))
 
+    transport = Wire(handler=handler).transport()
+
     async def main() -> list[Any]:
-        async with AsyncMint(api_key="k", base_url="http://x",
-                             transport=httpx.MockTransport(handler)) as mint:  # fmt: skip
+        async with AsyncMint(api_key="k", base_url="http://x", transport=transport) as mint:
             return await asyncio.wait_for(mint.operations.wait_many(["op_ok", "op_bad"]), 10)
 
     ok, bad = asyncio.run(main())
@@ -112,48 +101,40 @@ def test_async_wait_many_delivers_unexpected_errors() -> None:
 
 
 def test_sync_as_completed_stops_polling_when_the_caller_breaks() -> None:
-    count = {"n": 0}
-
     def handler(request: httpx.Request) -> httpx.Response:
         op_id = request.url.path.rsplit("/", 1)[-1]
-        count["n"] += 1
         return json_response(
             200, op_json(op_id, status="succeeded" if op_id == "op_done" else "running")
         )
 
-    with Mint(api_key="k", base_url="http://x", transport=httpx.MockTransport(handler)) as mint:
+    wire = Wire(handler=handler)
+    with Mint(api_key="k", base_url="http://x", transport=wire.transport()) as mint:
         for _ in mint.operations.as_completed(["op_done", "op_slow"], poll=PollPolicy.fixed(0.05),
                                               timeout=30):  # fmt: skip
             break
         time.sleep(0.1)  # lets a request that was already on the wire at the break finish
-        before = count["n"]
+        before = wire.count
         time.sleep(0.4)  # 8 poll intervals: any poller still alive would have polled again
-        assert count["n"] == before
+        assert wire.count == before
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_until_adds_to_the_default_stops(mode: str) -> None:
-    time_ = FakeTime()
-    script = Script(time_, {"op_1": [(0, "running"), (5, "preview_ready")]}, mode="review")
-    api = Api(mode, transport=httpx.MockTransport(script), time=time_, rng=lambda: 0.5)
+def test_until_adds_to_the_default_stops(scripted: Scripted) -> None:
+    api, _ = timed(scripted, {"op_1": [(0, "running"), (5, "preview_ready")]}, gen_mode="review")
     op = api("operations.wait", "op_1", until={"succeeded"}, timeout=600)
-    assert op.status == "preview_ready" and sum(time_.sleeps) < 60
-    api.close()
+    assert op.status == "preview_ready" and sum(api.time.sleeps) < 60
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-def test_a_malformed_asset_url_fails_that_asset_only(mode: str, tmp_path: Path) -> None:
+def test_a_malformed_asset_url_fails_that_asset_only(scripted: Scripted, tmp_path: Path) -> None:
     raw = op_json("op_1", status="succeeded")
     raw["assets"] = {**raw["assets"], "thumbnailUrl": "https://cdn.example.com/thumb\x01.png"}
     op = Operation.from_dict(raw)
-    api = Api(mode, transport=httpx.MockTransport(lambda r: httpx.Response(404)))
+    api, _ = scripted(httpx.Response(404))
     report = api(
         "assets.download", op, tmp_path, include=["thumbnail", "caption"], allow_partial=True
     )
     thumb, caption = report.assets
     assert isinstance(thumb.error, AssetVerificationError) and "\x01" not in (thumb.url or "")
     assert caption.status == "downloaded"
-    api.close()
 
 
 def test_tiers_differing_only_in_case_never_share_a_part_file() -> None:
@@ -168,23 +149,22 @@ def test_tiers_differing_only_in_case_never_share_a_part_file() -> None:
 @pytest.mark.parametrize(
     ("path", "body"),
     [
-        ("operations.get", op_json(op_id=5)),  # type: ignore[arg-type]
-        ("operations.get", op_json(status=7)),
-        ("operations.get", op_json(status="")),
-        ("operations.get", op_json(status="failed", error={"code": 5, "message": "m"})),
+        ("operations.get", op_json(5)),  # type: ignore[arg-type]
+        ("operations.get", op_json("op_1", status=7)),
+        ("operations.get", op_json("op_1", status="")),
+        ("operations.get", op_json("op_1", status="failed", error={"code": 5, "message": "m"})),
         ("account.me", {"authentication": {"scopes": "worlds:write"}, "owner": {"userId": "u"}}),
         ("account.me", {"authentication": {}, "owner": {"userId": 42}}),
     ],
     ids=["op-id-int", "status-int", "status-empty", "error-code-int", "scopes-str", "user-int"],
 )
-def test_fields_of_the_wrong_type_are_a_malformed_response(mode: str, path: str, body: Any) -> None:
+def test_fields_of_the_wrong_type_are_a_malformed_response(
+    scripted: Scripted, path: str, body: Any
+) -> None:
     """A number where the API sends a string is not quietly turned into text (a status of 7
     would count as still running and be polled until the deadline)."""
     from mint_ext import ResponseValidationError
 
-    api = Api(mode, transport=httpx.MockTransport(lambda r: json_response(200, body)))
-    try:
-        with pytest.raises(ResponseValidationError):
-            api(path, *(["op_1"] if path == "operations.get" else []))
-    finally:
-        api.close()
+    api, _ = scripted(json_response(200, body))
+    with pytest.raises(ResponseValidationError):
+        api(path, *(["op_1"] if path == "operations.get" else []))
