@@ -10,10 +10,8 @@ import httpx
 import pytest
 
 from mint_ext import (
-    AsyncMint,
     ConfigurationError,
     InvalidArgumentError,
-    Mint,
     NotFoundError,
     PollPolicy,
     ResponseValidationError,
@@ -21,14 +19,9 @@ from mint_ext import (
 )
 from mint_ext._download_core import PartInfo, load_manifest
 
-from ._harness import Api, json_response
+from ._harness import Api, Scripted, json_response, problem
 
 DEEP = b"[" * 100_000 + b"]" * 100_000  # json.loads raises RecursionError on this
-
-
-def client(mode: str, **kwargs: Any) -> Mint | AsyncMint:
-    cls = Mint if mode == "sync" else AsyncMint
-    return cls(api_key="k", base_url="http://mint.test", **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -73,62 +66,36 @@ def test_backoff_stays_finite_however_many_attempts() -> None:
 @pytest.mark.parametrize("timeout", [-5, 0, math.nan, math.inf, "30"])
 def test_client_timeout_must_be_a_positive_number(mode: str, timeout: Any) -> None:
     with pytest.raises(ConfigurationError, match="timeout"):
-        client(mode, timeout=timeout)
+        Api(mode, timeout=timeout)
 
 
 @pytest.mark.parametrize("name", ["authorization", "AUTHORIZATION", "Idempotency-Key"])
 def test_default_headers_may_not_replace_what_the_sdk_sends(mode: str, name: str) -> None:
     with pytest.raises(ConfigurationError, match="may not set"):
-        client(mode, default_headers={name: "x"})
+        Api(mode, default_headers={name: "x"})
 
 
 @pytest.mark.parametrize("name", ["X A", "X-A ", "", "X:A", "Ä"])
 def test_default_header_names_must_be_http_tokens(mode: str, name: str) -> None:
     """Refused when the client is built, not by every later call after its retries."""
     with pytest.raises(ConfigurationError, match="header name"):
-        client(mode, default_headers={name: "x"})
+        Api(mode, default_headers={name: "x"})
 
 
 def test_default_headers_given_twice_in_different_case_are_refused(mode: str) -> None:
     with pytest.raises(ConfigurationError, match="twice"):
-        client(mode, default_headers={"X-Team": "a", "x-team": "b"})
+        Api(mode, default_headers={"X-Team": "a", "x-team": "b"})
 
 
-def test_a_default_header_replaces_the_sdks_own_whatever_its_case(mode: str) -> None:
-    seen: list[httpx.Headers] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers)
-        return json_response(404, {"type": "not-found", "title": "no", "status": 404})
-
-    api = Api(mode, transport=httpx.MockTransport(answer), default_headers={"user-agent": "mine/1"})
-    try:
-        with pytest.raises(NotFoundError):
-            api("operations.get", "op_1")
-    finally:
-        api.close()
-    (headers,) = seen
+def test_a_default_header_replaces_the_sdks_own_whatever_its_case(scripted: Scripted) -> None:
+    api, wire = scripted(
+        json_response(404, problem(404, "not-found")), default_headers={"user-agent": "mine/1"}
+    )
+    with pytest.raises(NotFoundError):
+        api("operations.get", "op_1")
+    (headers,) = [r.headers for r in wire.requests]
     assert headers.get_list("user-agent") == ["mine/1"]
     assert len(headers.get_list("authorization")) == 1
-
-
-def _refusing_api(mode: str) -> tuple[Api, list[httpx.Request]]:
-    """An Api whose every request is recorded (and answered 500): a check must send none."""
-    requests: list[httpx.Request] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        return httpx.Response(500)
-
-    return Api(mode, transport=httpx.MockTransport(answer)), requests
-
-
-def _call_only(api: Api, path: str, *args: Any, **kwargs: Any) -> Any:
-    """Call the method at ``path`` and return what it returns, without iterating or awaiting it."""
-    target: Any = api.client
-    for part in path.split("."):
-        target = getattr(target, part)
-    return target(*args, **kwargs)
 
 
 # Methods that return an iterator (sync) or an async iterator (async). A check made only when
@@ -153,56 +120,44 @@ LAZY_RESULTS = [
 
 @pytest.mark.parametrize(("path", "args", "kwargs"), LAZY_RESULTS)
 def test_iterators_check_their_arguments_at_the_call(
-    mode: str, path: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    scripted: Scripted, path: str, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
     """Raised where the mistake is written, not later at the first ``next``/``async for``."""
-    api, requests = _refusing_api(mode)
-    try:
-        with pytest.raises(InvalidArgumentError):
-            _call_only(api, path, *args, **kwargs)
-    finally:
-        api.close()
-    assert requests == []
+    api, wire = scripted(then="fail")  # a check must send nothing
+    with pytest.raises(InvalidArgumentError):
+        api.call_only(path, *args, **kwargs)
+    assert wire.requests == []
 
 
 @pytest.mark.parametrize("timeout", [-1, math.nan, "10"])
-def test_a_wait_timeout_must_be_seconds(mode: str, timeout: Any) -> None:
-    api, requests = _refusing_api(mode)
-    try:
-        with pytest.raises(InvalidArgumentError, match="timeout"):
-            api("operations.wait", "op_1", timeout=timeout)
-        with pytest.raises(InvalidArgumentError, match="timeout"):
-            api("operations.wait_many", ["op_1"], timeout=timeout)
-    finally:
-        api.close()
-    assert requests == []
+def test_a_wait_timeout_must_be_seconds(scripted: Scripted, timeout: Any) -> None:
+    api, wire = scripted(then="fail")  # a check must send nothing
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        api("operations.wait", "op_1", timeout=timeout)
+    with pytest.raises(InvalidArgumentError, match="timeout"):
+        api("operations.wait_many", ["op_1"], timeout=timeout)
+    assert wire.requests == []
 
 
 @pytest.mark.parametrize("operations", ["op_1", b"op_1", 5])
-def test_waiting_on_many_needs_a_collection_of_operations(mode: str, operations: Any) -> None:
+def test_waiting_on_many_needs_a_collection_of_operations(
+    scripted: Scripted, operations: Any
+) -> None:
     """A bare id is not polled character by character."""
-    api, requests = _refusing_api(mode)
-    try:
-        with pytest.raises(InvalidArgumentError, match="several operations"):
-            api("operations.wait_many", operations)
-        with pytest.raises(InvalidArgumentError, match="several operations"):
-            _call_only(api, "operations.as_completed", operations)
-    finally:
-        api.close()
-    assert requests == []
+    api, wire = scripted(then="fail")  # a check must send nothing
+    with pytest.raises(InvalidArgumentError, match="several operations"):
+        api("operations.wait_many", operations)
+    with pytest.raises(InvalidArgumentError, match="several operations"):
+        api.call_only("operations.as_completed", operations)
+    assert wire.requests == []
 
 
 @pytest.mark.parametrize("status", [200, 404])
-def test_a_deeply_nested_body_is_a_typed_error(mode: str, status: int) -> None:
-    transport = httpx.MockTransport(
-        lambda r: httpx.Response(status, content=DEEP, headers={"Content-Type": "application/json"})
-    )
-    api = Api(mode, transport=transport)
-    try:
-        with pytest.raises(ResponseValidationError if status == 200 else NotFoundError):
-            api("operations.get", "op_1")
-    finally:
-        api.close()
+def test_a_deeply_nested_body_is_a_typed_error(scripted: Scripted, status: int) -> None:
+    deep = httpx.Response(status, content=DEEP, headers={"Content-Type": "application/json"})
+    api, _ = scripted(deep)
+    with pytest.raises(ResponseValidationError if status == 200 else NotFoundError):
+        api("operations.get", "op_1")
 
 
 def test_a_deeply_nested_manifest_or_part_record_counts_as_absent() -> None:
