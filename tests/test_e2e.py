@@ -7,8 +7,7 @@ time; every test body runs for both the sync and the async client.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -29,39 +28,11 @@ from mint_ext import (
 )
 from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
 
-from ._fake_contract import Contract
-from ._harness import Api, FakeTime
+from ._harness import Api, Loopback
 
 
-class Env:
-    def __init__(self, fake: FakeMint, server: Any, api: Api) -> None:
-        self.fake, self.server, self.api = fake, server, api
-
-
-@pytest.fixture
-def env(mode: str, contract: Contract) -> Iterator[Callable[..., Env]]:
-    """Every API response of these tests is checked against the spec (``contract``)."""
-    opened: list[tuple[Any, Api]] = []
-
-    def make(_api: dict[str, Any] | None = None, **fake_kwargs: Any) -> Env:
-        clock = FakeClock()
-        fake = FakeMint(clock=clock, on_response=contract, **fake_kwargs)
-        cm = serve_fake_mint(fake)
-        server = cm.__enter__()
-        time = FakeTime(start=clock.now(), on_advance=clock.advance)
-        api = Api(mode, base_url=server.base_url, api_key=server.api_key, time=time,
-                  timeout=5.0, **(_api or {}))  # fmt: skip
-        opened.append((cm, api))
-        return Env(fake, server, api)
-
-    yield make
-    for cm, api in opened:
-        api.close()
-        cm.__exit__(None, None, None)
-
-
-def test_review_flow_generate_wait_approve_wait(env: Callable[..., Env]) -> None:
-    e = env()
+def test_review_flow_generate_wait_approve_wait(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     op = e.api(
         "worlds.generate", prompt="A greenhouse", generation_mode="review", generation_preset="fast"
     )
@@ -80,8 +51,8 @@ def test_review_flow_generate_wait_approve_wait(env: Callable[..., Env]) -> None
     assert [w.id for w in e.api.each("worlds.list")] == [world.id]
 
 
-def test_revise_produces_a_new_preview(env: Callable[..., Env]) -> None:
-    e = env()
+def test_revise_produces_a_new_preview(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     op = e.api("operations.wait", e.api("worlds.generate", prompt="x", generation_mode="review"))
     first = op.assets.preview_image_url
     op = e.api("operations.revise", op, feedback="warmer light")
@@ -90,8 +61,8 @@ def test_revise_produces_a_new_preview(env: Callable[..., Env]) -> None:
     assert op.status == "preview_ready" and op.assets.preview_image_url != first
 
 
-def test_models_optimize_account(env: Callable[..., Env]) -> None:
-    e = env()
+def test_models_optimize_account(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     op = e.api("operations.wait", e.api("models.generate", prompt="lantern", name="L"))
     assert op.status == "succeeded" and op.type == "model_generation"
     model = e.api("models.get", op.resource_id)
@@ -111,9 +82,9 @@ def test_models_optimize_account(env: Callable[..., Env]) -> None:
     [("failed", OperationFailedError), ("billing_required", BillingRequiredError)],
 )
 def test_scripted_outcomes_raise(
-    env: Callable[..., Env], outcome: str, error: type[Exception]
+    on_loopback: Callable[..., Loopback], outcome: str, error: type[Exception]
 ) -> None:
-    e = env()
+    e = on_loopback()
     e.fake.script(outcome)
     op = e.api("worlds.generate", prompt="x")
     with pytest.raises(error) as info:
@@ -126,8 +97,10 @@ def test_scripted_outcomes_raise(
         assert info.value.code  # type: ignore[attr-defined]
 
 
-def test_partial_success_and_cancel_and_unknown_status(env: Callable[..., Env]) -> None:
-    e = env()
+def test_partial_success_and_cancel_and_unknown_status(
+    on_loopback: Callable[..., Loopback],
+) -> None:
+    e = on_loopback()
     e.fake.script("partially_succeeded")
     op = e.api("operations.wait", e.api("worlds.generate", prompt="x"))
     assert op.is_succeeded and op.is_partial
@@ -141,8 +114,8 @@ def test_partial_success_and_cancel_and_unknown_status(env: Callable[..., Env]) 
     assert info.value.operation.canceled_at is not None
 
 
-def test_errors_from_the_server_are_typed(env: Callable[..., Env]) -> None:
-    e = env()
+def test_errors_from_the_server_are_typed(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     with pytest.raises(NotFoundError) as nf:
         e.api("operations.get", "op_DOESNOTEXIST")
     assert nf.value.request_id
@@ -163,8 +136,10 @@ def test_errors_from_the_server_are_typed(env: Callable[..., Env]) -> None:
     wrong.close()
 
 
-def test_a_lost_answer_is_retried_without_a_second_operation(env: Callable[..., Env]) -> None:
-    e = env()
+def test_a_lost_answer_is_retried_without_a_second_operation(
+    on_loopback: Callable[..., Loopback],
+) -> None:
+    e = on_loopback()
     e.fake.inject(Fault.drop(), route="POST /v1/worlds:generate")
     e.fake.inject(Fault.status(503, retry_after="1"), route="POST /v1/worlds:generate")
     op = e.api("worlds.generate", prompt="paid once")
@@ -174,8 +149,8 @@ def test_a_lost_answer_is_retried_without_a_second_operation(env: Callable[..., 
     assert e.fake.operation_ids() == [op.id]
 
 
-def test_retry_after_seconds_and_date_on_the_wire(env: Callable[..., Env]) -> None:
-    e = env()
+def test_retry_after_seconds_and_date_on_the_wire(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     date = email.utils.formatdate(e.fake.now() + 4, usegmt=True)
     e.fake.inject(Fault.status(429, retry_after="2"), route="GET /v1/me")
     e.fake.inject(Fault.status(503, retry_after=date), route="GET /v1/me")
@@ -184,8 +159,8 @@ def test_retry_after_seconds_and_date_on_the_wire(env: Callable[..., Env]) -> No
     assert 1.0 <= e.api.time.sleeps[1] <= 4.0  # the HTTP-date has one-second resolution
 
 
-def test_bad_answers_on_the_wire(env: Callable[..., Env]) -> None:
-    e = env(_api={"max_retries": 1})
+def test_bad_answers_on_the_wire(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback(client={"max_retries": 1})
     e.fake.inject(Fault.status(520), route="GET /v1/usage", times=2)
     with pytest.raises(InternalServerError) as info:
         e.api("account.usage")
@@ -202,8 +177,8 @@ def test_bad_answers_on_the_wire(env: Callable[..., Env]) -> None:
         e.api("account.usage")
 
 
-def test_unknown_status_mid_wait_keeps_polling(env: Callable[..., Env]) -> None:
-    e = env()
+def test_unknown_status_mid_wait_keeps_polling(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     op = e.api("worlds.generate", prompt="x")
     e.fake.inject(Fault.unknown_status("paused"), route="GET /v1/operations/{operationId}", times=2)
     statuses: list[str] = []
@@ -214,8 +189,8 @@ def test_unknown_status_mid_wait_keeps_polling(env: Callable[..., Env]) -> None:
     assert "paused" in statuses
 
 
-def test_transient_errors_mid_wait(env: Callable[..., Env]) -> None:
-    e = env(_api={"max_retries": 0})
+def test_transient_errors_mid_wait(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback(client={"max_retries": 0})
     op = e.api("worlds.generate", prompt="x")
     route = "GET /v1/operations/{operationId}"
     e.fake.inject(Fault.status(503, retry_after="1"), route=route, times=2)
@@ -224,8 +199,8 @@ def test_transient_errors_mid_wait(env: Callable[..., Env]) -> None:
     assert e.api("operations.wait", op).status == "succeeded"
 
 
-def test_wait_timeout_and_resume_by_id(env: Callable[..., Env]) -> None:
-    e = env()
+def test_wait_timeout_and_resume_by_id(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     op = e.api("worlds.generate", prompt="x")
     with pytest.raises(WaitTimeoutError) as info:
         e.api("operations.wait", op, timeout=2.0)
@@ -234,8 +209,8 @@ def test_wait_timeout_and_resume_by_id(env: Callable[..., Env]) -> None:
     assert e.api("operations.wait", op.id).status == "succeeded"
 
 
-def test_pagination_across_pages(env: Callable[..., Env]) -> None:
-    e = env()
+def test_pagination_across_pages(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     ids = e.fake.seed_worlds(45)
     e.fake.clear_requests()
     got = [w.id for w in e.api.each("worlds.list", limit=10)]
@@ -243,8 +218,8 @@ def test_pagination_across_pages(env: Callable[..., Env]) -> None:
     assert len([r for r in e.fake.requests if r.path == "/v1/worlds"]) == 5
 
 
-def test_wait_many_bounds_concurrency_at_the_server(env: Callable[..., Env]) -> None:
-    e = env()
+def test_wait_many_bounds_concurrency_at_the_server(on_loopback: Callable[..., Loopback]) -> None:
+    e = on_loopback()
     ops = [e.api("models.generate", prompt=f"thing {i}") for i in range(200)]
     e.fake.script("failed")  # the next one fails; it must not hide the others
     ops.append(e.api("models.generate", prompt="doomed"))
