@@ -28,7 +28,6 @@ from mint_ext import (
     AssetVerificationError,
     AuthenticationError,
     BillingRequiredError,
-    Clock,
     ConfigurationError,
     ConflictError,
     DownloadError,
@@ -53,6 +52,8 @@ from mint_ext import (
 )
 from mint_ext._download_core import DownloadReport, confined, resolve_redirect
 from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
+
+from ._harness import api_on_fake
 
 KEY = "sk_live_do_not_leak_0123456789"
 
@@ -79,14 +80,8 @@ def _fields(exc: MintError) -> dict[str, Any]:
 
 def _mint(fake: FakeMint, **kwargs: Any) -> Mint:
     """A client on the in-process fake whose sleeps move the fake's clock (waits take no time)."""
-    kwargs.setdefault("api_key", KEY)
-    return Mint(
-        base_url=fake.base_url,
-        transport=fake.transport(),
-        sleep=fake.advance,
-        clock=Clock(monotonic=fake.now, wall=fake.now),
-        **kwargs,
-    )
+    client: Mint = api_on_fake("sync", fake, **kwargs).client
+    return client
 
 
 def _raised(call: Callable[[], object]) -> MintError:

@@ -6,12 +6,10 @@ import copy
 import datetime as dt
 import json
 import pickle
-from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-import yaml
 
 import mint_ext
 from mint_client import models as gen
@@ -30,30 +28,10 @@ from mint_ext import (
 )
 from mint_ext._models import FreeForm, SpzUrls, generated_model_of, public_model_of
 
-SCHEMAS = yaml.safe_load((Path(__file__).parent.parent / "spec" / "mint.openapi.yaml").read_text())[
-    "components"
-]["schemas"]
+from ._harness import example, model_op_json, op_json
+
 PUBLIC = [Operation, World, Model, Account, Usage, WorldAssets, ModelAssets, ErrorInfo, Billing,
           ResourceRef, SpzUrls, FreeForm]  # fmt: skip
-
-
-def example(schema: str, **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = copy.deepcopy(SCHEMAS[schema]["example"])
-    data.update(changes)
-    return data
-
-
-def op_json(**changes: Any) -> dict[str, Any]:
-    return example("Operation", **changes)
-
-
-def model_op_json(**changes: Any) -> dict[str, Any]:
-    base = {
-        "type": "model_generation",
-        "resource": {"type": "model", "id": "model_1"},
-        "assets": example("ModelAssets"),
-    }
-    return op_json(**(base | changes))
 
 
 # ------------------------------------------------------------------------ built on generated

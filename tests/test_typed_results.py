@@ -3,14 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from mint_ext import (
-    AsyncMint,
-    Clock,
-    Mint,
     ModelAssets,
     Operation,
     OperationFailedError,
@@ -19,9 +14,9 @@ from mint_ext import (
     WaitResult,
     WorldAssets,
 )
-from mint_ext.testing import FakeClock, FakeMint
+from mint_ext.testing import FakeMint
 
-from .test_models import model_op_json, op_json
+from ._harness import Api, model_op_json, op_json
 
 
 def test_world_assets_of_a_world_operation() -> None:
@@ -54,19 +49,11 @@ def test_before_anything_is_produced_every_url_is_none() -> None:
     assert model.model_assets.optimized_glb_url is None
 
 
-def _mint(fake: FakeMint) -> Mint:
-    clock = Clock(monotonic=fake.clock.now, wall=fake.clock.now)
-    return Mint(api_key=fake.api_key, base_url=fake.base_url, transport=fake.transport(),
-                sleep=fake.clock.advance, clock=clock)  # fmt: skip
-
-
-def test_wait_many_gives_wait_ok_and_wait_failed() -> None:
-    fake = FakeMint(clock=FakeClock())
-    with _mint(fake) as mint:
-        good = mint.worlds.generate(prompt="A greenhouse")
-        fake.script("failed", error_code="content_policy", error_message="refused")
-        bad = mint.worlds.generate(prompt="A garden")
-        ok, failed = mint.operations.wait_many([good, bad])
+def test_wait_many_gives_wait_ok_and_wait_failed(on_fake: Api, fake: FakeMint) -> None:
+    good = on_fake("worlds.generate", prompt="A greenhouse")
+    fake.script("failed", error_code="content_policy", error_message="refused")
+    bad = on_fake("worlds.generate", prompt="A garden")
+    ok, failed = on_fake("operations.wait_many", [good, bad])
     assert type(ok) is WaitOk and isinstance(ok, WaitResult)
     assert ok.ok and ok.error is None and ok.operation.is_succeeded
     assert ok.result() is ok.operation
@@ -77,22 +64,11 @@ def test_wait_many_gives_wait_ok_and_wait_failed() -> None:
         failed.result()
 
 
-def test_async_as_completed_gives_the_same_classes() -> None:
-    fake = FakeMint(clock=FakeClock())
-
-    async def main() -> list[type]:
-        clock = Clock(monotonic=fake.clock.now, wall=fake.clock.now)
-
-        async def sleep(seconds: float) -> None:
-            fake.clock.advance(seconds)
-
-        async with AsyncMint(api_key=fake.api_key, base_url=fake.base_url,
-                             transport=fake.transport(), sleep=sleep, clock=clock) as mint:  # fmt: skip
-            fake.script("failed")
-            ops = [await mint.worlds.generate(prompt=p) for p in ("a", "b")]
-            return sorted((type(r) for r in await mint.operations.wait_many(ops)), key=str)
-
-    assert asyncio.run(main()) == [WaitFailed, WaitOk]
+def test_as_completed_gives_the_same_classes(on_fake: Api, fake: FakeMint) -> None:
+    fake.script("failed")
+    ops = [on_fake("worlds.generate", prompt=p) for p in ("a", "b")]
+    results = on_fake.each("operations.as_completed", ops)
+    assert sorted((type(r) for r in results), key=str) == [WaitFailed, WaitOk]
 
 
 def test_wait_result_is_still_constructible_as_before() -> None:
