@@ -48,7 +48,6 @@ import socket
 import ssl
 import threading
 import typing
-import urllib.request
 from collections.abc import Callable
 
 import httpcore
@@ -438,6 +437,8 @@ def proxied_by_environment() -> bool:
     httpx applies those only to clients built *without* a ``transport=``; the asset clients then
     use plain httpx (proxies, ``NO_PROXY`` and all) instead of the transports below.
     """
+    import urllib.request  # ~30 ms to import: only when an asset client is made
+
     return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
 
 

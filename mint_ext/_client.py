@@ -19,6 +19,7 @@ import attrs
 import httpx
 
 from . import _calls as calls
+from ._api_pool import speed_up
 from ._calls import Endpoint
 from ._core import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -155,8 +156,17 @@ def _pool(
 ) -> Pool[HttpClientT]:
     """The client's connection pool: the caller's ``http_client``, or one the SDK makes (again in
     a forked child) around the caller's ``transport`` if any."""
+
+    def make() -> HttpClientT:
+        if http_client is not None:
+            return http_client
+        client = make_http_client(cls, transport=transport, follow_redirects=False)
+        if transport is None:
+            speed_up(client)  # only our own pool of httpx's default transport
+        return client
+
     return Pool(
-        lambda: http_client or make_http_client(cls, transport=transport, follow_redirects=False),
+        make,
         owned=http_client is None,
         remakeable=http_client is None and not _is_pooled(transport),
     )
