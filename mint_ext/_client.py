@@ -19,7 +19,6 @@ import attrs
 import httpx
 
 from . import _calls as calls
-from ._api_pool import speed_up
 from ._calls import Endpoint
 from ._core import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -161,8 +160,10 @@ def _pool(
         if http_client is not None:
             return http_client
         client = make_http_client(cls, transport=transport, follow_redirects=False)
-        if transport is None:
-            speed_up(client)  # only our own pool of httpx's default transport
+        if transport is None:  # only our own pool of httpx's default transport
+            from ._api_pool import speed_up  # with httpcore, which httpx imports on first use
+
+            speed_up(client)
         return client
 
     return Pool(
