@@ -31,6 +31,7 @@ import httpcore
 import httpx
 
 from ._asset_transport import fast_reads_supported
+from ._core import HttpClientT, make_http_client
 
 
 def assign_linear(pool: typing.Any) -> list[typing.Any]:
@@ -166,3 +167,10 @@ def speed_up(client: httpx.Client | httpx.AsyncClient) -> bool:
         pool._network_backend = _KnownSocketBackend(backend)
         return True
     return False
+
+
+def sdk_client(cls: type[HttpClientT]) -> HttpClientT:
+    """The HTTP client the SDK makes for the API when the caller gives none (sped up)."""
+    client = make_http_client(cls, follow_redirects=False)
+    speed_up(client)
+    return client

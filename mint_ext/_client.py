@@ -159,12 +159,11 @@ def _pool(
     def make() -> HttpClientT:
         if http_client is not None:
             return http_client
-        client = make_http_client(cls, transport=transport, follow_redirects=False)
-        if transport is None:  # only our own pool of httpx's default transport
-            from ._api_pool import speed_up  # with httpcore, which httpx imports on first use
+        if transport is None:  # our own pool of httpx's default transport, sped up
+            from ._api_pool import sdk_client  # with httpcore, which httpx imports on first use
 
-            speed_up(client)
-        return client
+            return sdk_client(cls)
+        return make_http_client(cls, transport=transport, follow_redirects=False)
 
     return Pool(
         make,
