@@ -108,14 +108,25 @@ def test_sync_as_completed_stops_polling_when_the_caller_breaks() -> None:
         )
 
     wire = Wire(handler=handler)
+    already = set(threading.enumerate())
+    started = time.monotonic()
     with Mint(api_key="k", base_url="http://x", transport=wire.transport()) as mint:
         for _ in mint.operations.as_completed(["op_done", "op_slow"], poll=PollPolicy.fixed(0.05),
                                               timeout=30):  # fmt: skip
+            pollers = [t for t in threading.enumerate() if t not in already]
             break
-        time.sleep(0.1)  # lets a request that was already on the wire at the break finish
-        before = wire.count
-        time.sleep(0.4)  # 8 poll intervals: any poller still alive would have polled again
-        assert wire.count == before
+        assert pollers  # the sync fan-out polls from helper threads
+        # Every thread that polls ends (a request already on the wire at the break may finish
+        # first), long before the 30 s deadline a poller left running would poll until: no
+        # fixed sleep that hopes to see a late poll.
+        give_up = started + 10  # one bound for the break and all of them, well under the 30 s
+        for thread in pollers:
+            thread.join(timeout=max(0.0, give_up - time.monotonic()))
+        assert [t.name for t in pollers if t.is_alive()] == []
+        assert time.monotonic() < give_up  # the break itself did not wait for the deadline
+        assert wire.in_flight == 0
+        polled = wire.count
+    assert polled == wire.count >= 1
 
 
 def test_until_adds_to_the_default_stops(scripted: Scripted) -> None:
