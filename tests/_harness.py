@@ -251,6 +251,11 @@ class Wire:
 
     Thread-safe; ``in_flight`` and ``peak`` count the requests being answered at once. ``times``
     holds each request's time on ``clock`` (set by the ``scripted`` fixture to the Api's time).
+    An in-process answer takes microseconds, so requests hardly ever overlap and a ``peak``
+    check could not fail: with ``overlap=n`` each answer (chosen when the request arrives) is
+    held back until ``n`` requests are in flight, or for at most 100 event-loop turns (async
+    client) or 20 ms (sync client, whose requests come from threads). Set it above the bound a
+    test checks: a client that keeps its bound never reaches it; one that does not, does.
     """
 
     def __init__(
@@ -259,18 +264,20 @@ class Wire:
         handler: Callable[[httpx.Request], httpx.Response] | None = None,
         then: Literal["repeat", "fail"] = "repeat",
         clock: Callable[[], float] | None = None,
+        overlap: int = 0,
     ) -> None:
         if then not in ("repeat", "fail"):
             raise ValueError(f"then is 'repeat' or 'fail', not {then!r}")
         self.handler = handler
         self.then = then
         self.clock = clock
+        self.overlap = overlap
         self.requests: list[httpx.Request] = []
         self.times: list[float] = []
         self.unscripted: list[httpx.Request] = []
         self.in_flight = 0
         self.peak = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self.answer(*answers)
 
     def answer(self, *answers: Answer) -> None:
@@ -293,30 +300,56 @@ class Wire:
             self.unscripted.append(request)
         raise UnscriptedRequestError(f"unscripted request {request.method} {request.url}")
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        request.read()
+    def _arrive(self, request: httpx.Request) -> httpx.Response | BaseException:
+        """Record the request, count it in flight, and choose its answer."""
         with self._lock:
             self.requests.append(request)
             if self.clock is not None:
                 self.times.append(self.clock())
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
+            self._lock.notify_all()
         try:
             answer = self._pick(request)
             if isinstance(answer, BaseException):
-                raise answer
+                return answer
             if answer is None:
                 return json_response(202 if request.method == "POST" else 200, OP)
             if isinstance(answer, httpx.Response):
                 return answer
             return answer(request)
-        finally:
+        except BaseException as exc:  # raised once the request leaves, like an answer
+            return exc
+
+    def _leave(self, outcome: httpx.Response | BaseException) -> httpx.Response:
+        with self._lock:
+            self.in_flight -= 1
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        """Answer a request of the sync client (or of a client built on ``MockTransport``)."""
+        request.read()
+        outcome = self._arrive(request)
+        if self.overlap:
             with self._lock:
-                self.in_flight -= 1
+                self._lock.wait_for(lambda: self.in_flight >= self.overlap, timeout=0.02)
+        return self._leave(outcome)
+
+    async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        """Answer a request of the async client."""
+        await request.aread()
+        outcome = self._arrive(request)
+        for _ in range(100 if self.overlap else 0):
+            if self.in_flight >= self.overlap:
+                break
+            await asyncio.sleep(0)
+        return self._leave(outcome)
 
     def transport(self) -> httpx.MockTransport:
         """A MockTransport answered by this wire (for a client built by hand)."""
-        return httpx.MockTransport(self)
+        return _WireTransport(self)
 
     @property
     def count(self) -> int:
@@ -342,8 +375,20 @@ class Scripted(Protocol):
         *answers: Answer,
         handler: Callable[[httpx.Request], httpx.Response] | None = ...,
         then: Literal["repeat", "fail"] = ...,
+        overlap: int = ...,
         **api_kwargs: Any,
     ) -> tuple[Api, Wire]: ...
+
+
+class _WireTransport(httpx.MockTransport):
+    """MockTransport whose async path awaits the wire (so an answer can be held in flight)."""
+
+    def __init__(self, wire: Wire) -> None:
+        super().__init__(wire)
+        self.wire = wire
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.wire.handle_async(request)
 
 
 # ------------------------------------------------------------------ raw client on the fake

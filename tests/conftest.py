@@ -47,7 +47,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def scripted(mode: str) -> Iterator[Scripted]:
-    """``scripted(*answers, handler=, then=, **api_kwargs) -> (api, wire)``: an Api for the
+    """``scripted(*answers, handler=, then=, overlap=, **api_kwargs) -> (api, wire)``: an Api for the
     current ``mode`` on a scripted ``Wire`` (whose ``times`` are the Api's time). Every Api is
     closed at teardown, and a request past the script of a ``then="fail"`` wire fails the test."""
     made: list[tuple[Api, Wire]] = []
@@ -56,9 +56,10 @@ def scripted(mode: str) -> Iterator[Scripted]:
         *answers: Answer,
         handler: Callable[[httpx.Request], httpx.Response] | None = None,
         then: Literal["repeat", "fail"] = "repeat",
+        overlap: int = 0,
         **api_kwargs: Any,
     ) -> tuple[Api, Wire]:
-        wire = Wire(*answers, handler=handler, then=then)
+        wire = Wire(*answers, handler=handler, then=then, overlap=overlap)
         api = Api(mode, transport=wire.transport(), **api_kwargs)
         wire.clock = api.time.monotonic
         made.append((api, wire))
