@@ -10,13 +10,13 @@ import pytest
 from mint_ext.testing import FakeClock, FakeMint, FakeServer, Timings
 from mint_ext.testing._assets import AssetEntry, parse_range
 from tests._fake_contract import Contract
-from tests._fake_helpers import Api
+from tests._harness import RawApi
 
 T = Timings()
 
 
 def _finished(fake: FakeMint, base_url: str | None = None) -> tuple[dict, dict]:
-    api = Api(fake, base_url)
+    api = RawApi(fake, base_url)
     world_op = api.world()["id"]
     model_op = api.model()["id"]
     fake.advance(T.total_auto())
@@ -142,7 +142,7 @@ def test_loopback_head_range_and_recorded_headers(fake: FakeMint, fake_server: F
 
 def test_signed_urls_expire_and_reads_refresh(contract: Contract) -> None:
     fake = FakeMint(clock=FakeClock(), signed_urls=True, url_ttl=300, on_response=contract)
-    api = Api(fake)
+    api = RawApi(fake)
     op_id = api.world()["id"]
     fake.advance(T.total_auto())
     url = api.op(op_id)["assets"]["radUrl"]
