@@ -52,3 +52,20 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no_such_name"):
         mint_ext.no_such_name  # noqa: B018
+
+
+def test_the_download_machinery_loads_with_mint_assets_not_with_the_client() -> None:
+    heavy = "('mint_ext._downloads', 'mint_ext._files', 'filelock')"
+    before, after, kinds = _fresh(
+        "import sys, json\nfrom mint_ext import Mint, AsyncMint\n"
+        f"heavy = {heavy}\n"
+        "mint = Mint(api_key='k'); amint = AsyncMint(api_key='k')\n"
+        "before = [m for m in heavy if m in sys.modules]\n"
+        "kinds = [type(mint.assets).__name__, type(amint.assets).__name__,"
+        " type(mint.with_options(timeout=5).assets).__name__]\n"
+        "after = [m for m in heavy if m in sys.modules]\n"
+        "print(json.dumps([before, after, kinds]))"
+    )
+    assert before == []
+    assert after == ["mint_ext._downloads", "mint_ext._files", "filelock"]
+    assert kinds == ["Assets", "AsyncAssets", "Assets"]
