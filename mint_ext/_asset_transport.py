@@ -43,6 +43,7 @@ import concurrent.futures
 import contextlib
 import functools
 import importlib.metadata
+import queue
 import re
 import socket
 import ssl
@@ -368,10 +369,16 @@ class _Live:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._socks: set[socket.socket] = set()
+        self._closed = False
 
     def add(self, sock: socket.socket) -> None:
         with self._lock:
-            self._socks.add(sock)
+            closed = self._closed
+            if not closed:
+                self._socks.add(sock)
+        if closed:  # a connect that finished after the interrupt: fail its request at once
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
     def discard(self, sock: object) -> None:
         with self._lock:
@@ -381,8 +388,11 @@ class _Live:
         """Shut every open socket down: a thread blocked reading one gets an error at once.
 
         The plain socket's ``shutdown`` (not ``SSLSocket.shutdown``, which would also drop the
-        TLS object under the reading thread's feet)."""
+        TLS object under the reading thread's feet). A socket added later is shut down as it
+        comes (a connect or TLS handshake under way cannot be interrupted; see
+        :class:`ThreadedAssetTransport`)."""
         with self._lock:
+            self._closed = True
             socks = list(self._socks)
         for sock in socks:
             with contextlib.suppress(OSError):
@@ -472,7 +482,77 @@ class _ThreadedBody(httpx.AsyncByteStream):
             yield piece
 
     async def aclose(self) -> None:
-        await self._owner.run(self._inner.close)
+        # On the loop, not in a worker: closing does not wait on the network (an unfinished
+        # body closes the connection), and a worker may still be stuck in a connect.
+        self._inner.close()
+
+
+class _DaemonThreads(concurrent.futures.Executor):
+    """A thread pool whose threads are daemons: the interpreter never waits for one at exit.
+
+    ``ThreadPoolExecutor`` joins its workers at exit; a worker left in a network call (a
+    download abandoned with its event loop, a connect that cannot be interrupted) would hold the
+    program up to the read or connect timeout. These workers only do network I/O, never touch a
+    file, so ending them with the process loses nothing. Threads start as work arrives (up to
+    ``workers``) and are reused while idle.
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._work: queue.SimpleQueue[tuple[concurrent.futures.Future[typing.Any],
+                                            Callable[[], typing.Any]] | None] = queue.SimpleQueue()  # fmt: skip
+        self._idle = threading.Semaphore(0)
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._workers, self._name, self._shut = workers, name, False
+
+    def submit(
+        self, fn: Callable[..., T], /, *args: typing.Any, **kwargs: typing.Any
+    ) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        with self._lock:
+            if self._shut:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            self._work.put((future, functools.partial(fn, *args, **kwargs)))
+            if not self._idle.acquire(blocking=False) and len(self._threads) < self._workers:
+                thread = threading.Thread(target=self._run, daemon=True,
+                                          name=f"{self._name}_{len(self._threads)}")  # fmt: skip
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _run(self) -> None:
+        while (item := self._work.get()) is not None:
+            future, fn = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:
+                    future.set_exception(exc)
+            del item, future, fn
+            self._idle.release()
+
+    def alive(self) -> bool:
+        """Is any worker thread still running?"""
+        with self._lock:
+            return any(thread.is_alive() for thread in self._threads)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._shut = True
+            threads = list(self._threads)
+        if cancel_futures:
+            while True:
+                try:
+                    item = self._work.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
+        for _ in threads:
+            self._work.put(None)
+        if wait:
+            for thread in threads:
+                thread.join()
 
 
 class ThreadedAssetTransport(httpx.AsyncBaseTransport):
@@ -483,24 +563,29 @@ class ThreadedAssetTransport(httpx.AsyncBaseTransport):
     trip (:func:`_gather_ready`) and releases the GIL while it waits and decrypts. Over https
     that roughly doubled AsyncMint's download speed (``bench/bench_downloads.py``), and the
     event loop only sees one hand-over per MiB. Its own threads (``max_workers``, the
-    download's concurrency), so a download never waits on, or starves, the loop's default
-    executor.
+    download's concurrency; daemons, see :class:`_DaemonThreads`), so a download never waits
+    on, or starves, the loop's default executor.
 
-    Cancelling a task that waits on a read shuts the transport's sockets down, so the thread
-    returns at once instead of at the read timeout; the transport is made for one
-    ``download()`` call, whose files are cancelled together. Only used when the pool is ours
-    (:func:`fast_reads_supported`): otherwise there would be no socket to shut down.
+    Cancelling a task that waits on a read (or abandoning it: a closed loop, Ctrl-C) shuts the
+    transport's sockets down, so the thread returns at once instead of at the read timeout; the
+    transport is made for one ``download()`` call, whose files are cancelled together. A thread
+    that cannot be interrupted (in a DNS lookup, a TCP connect or a TLS handshake) is waited for
+    at most :data:`GRACE` seconds, then left to end on its own: its socket, once connected, is
+    shut down at once. Only used when the pool is ours (:func:`fast_reads_supported`):
+    otherwise there would be no socket to shut down.
     """
+
+    GRACE = 0.5
 
     def __init__(self, ssl_context: ssl.SSLContext | None, max_workers: int) -> None:
         self._live = _Live()
         self._inner = asset_transport(ssl_context, self._live)
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix="mint-assets"
-        )
+        self._executor = _DaemonThreads(max_workers, "mint-assets")
 
     async def run(self, fn: Callable[[], T]) -> T:
-        return await in_thread(fn, executor=self._executor, on_cancel=self._live.interrupt)
+        return await in_thread(
+            fn, executor=self._executor, on_cancel=self._live.interrupt, grace=self.GRACE
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not isinstance(request.stream, httpx.SyncByteStream):
@@ -516,9 +601,18 @@ class ThreadedAssetTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         try:
-            await self.run(self._inner.close)
+            self._inner.close()  # the pool: closes its sockets, waits on nothing
         finally:
-            self._executor.shutdown(wait=False)
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        # Let the workers end before returning (no thread outlives the download), but never
+        # wait on one stuck in a connect: it ends on its own.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # closed from a coroutine abandoned with its loop: nothing to wait on
+            return
+        until = loop.time() + self.GRACE  # (polled: a joining thread would itself be waited for)
+        while self._executor.alive() and loop.time() < until:
+            await asyncio.sleep(0.002)
 
 
 def threaded_supported() -> bool:

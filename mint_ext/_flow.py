@@ -169,28 +169,50 @@ async def in_thread(
     *,
     executor: concurrent.futures.Executor | None = None,
     on_cancel: Callable[[], object] | None = None,
+    grace: float | None = None,
 ) -> T:
     """``fn()`` in a worker thread; a cancellation waits for it to end before it goes on.
 
     The flow's cleanup (closing a file, releasing a lock) must not run while the thread still
     uses that file or is taking that lock. ``executor``: where to run (default: the loop's);
-    ``on_cancel``: called (on the loop) when the wait is cancelled, to make ``fn`` return sooner
-    (a blocked socket read is ended by shutting the socket down).
+    ``on_cancel``: called (on the loop) when the wait is cancelled or abandoned, to make ``fn``
+    return sooner (a blocked socket read is ended by shutting the socket down); ``grace``: wait
+    at most this long for ``fn`` after a cancellation, then leave it to finish on its own (for
+    network work that touches nothing the cleanup releases; None: wait for it, as disk work
+    must).
     """
     # A plain executor future (no task around ``to_thread``): one loop turn less per action.
     ctx = contextvars.copy_context()
-    task = asyncio.get_running_loop().run_in_executor(executor, ctx.run, fn)
+    loop = asyncio.get_running_loop()
+    task = loop.run_in_executor(executor, ctx.run, fn)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
         if on_cancel is not None and not task.done():
             on_cancel()
+        until = None if grace is None else loop.time() + grace
         while not task.done():
+            left = None if until is None else until - loop.time()
+            if left is not None and left <= 0:
+                break
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait([task])
-        if not task.cancelled():
+                await asyncio.wait([task], timeout=left)
+        if task.done() and not task.cancelled():
             task.exception()  # retrieved: the cancellation is what goes on
+        else:
+            task.add_done_callback(_retrieve)
         raise
+    except BaseException:  # GeneratorExit (the coroutine closed, never resumed), Ctrl-C
+        if on_cancel is not None and not task.done():
+            on_cancel()
+        task.add_done_callback(_retrieve)
+        raise
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a left-behind worker's outcome as seen (no "exception never retrieved")."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _body(response: httpx.Response) -> bytes | None:

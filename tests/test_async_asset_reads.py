@@ -22,7 +22,7 @@ import pytest
 from mint_ext import AsyncMint, Mint
 from mint_ext import _asset_transport as at
 from mint_ext import _downloads as dl
-from mint_ext.testing import FakeClock, FakeMint, serve_fake_mint
+from mint_ext.testing import FakeClock, FakeMint, Fault, serve_fake_mint
 
 MiB = 1 << 20
 
@@ -60,7 +60,7 @@ def test_async_assets_use_the_threaded_transport_only_where_it_can_be_interrupte
 ) -> None:
     chosen = dl._async_fast(3, None)
     assert isinstance(chosen, at.ThreadedAssetTransport)
-    assert chosen._executor._max_workers == 3  # the download's concurrency, its own threads
+    assert chosen._executor._workers == 3  # the download's concurrency, its own threads
     asyncio.run(chosen.aclose())
     monkeypatch.setattr(at, "_version", lambda name: None)  # outside TESTED_WITH
     fallback = dl._async_fast(3, None)
@@ -168,3 +168,102 @@ def test_a_streaming_request_body_is_refused_not_sent_half() -> None:
             await transport.aclose()
 
     asyncio.run(main())
+
+
+class _BlackHole:
+    """Accepts TCP connections and never says a word (a TLS handshake or a request hangs)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.conns.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_download_stuck_before_any_byte_is_cancelled_within_a_grace(
+    tmp_path: Path, scheme: str
+) -> None:
+    # https: stuck in the TLS handshake (no socket to shut down yet); http: waiting for headers.
+    hole = _BlackHole()
+    fake = FakeMint(clock=FakeClock())
+    try:
+        with serve_fake_mint(fake) as server:
+            with Mint(api_key=server.api_key, base_url=server.base_url) as mint:
+                op = mint.models.generate(prompt="a lantern")
+                fake.advance(3600)
+            fields = {"glbUrl": f"{scheme}://127.0.0.1:{hole.port}/m.glb", "thumbnailUrl": None}
+            fake.inject(Fault.asset_fields(fields), route="GET /v1/operations/*")
+
+            async def main() -> float:
+                async with AsyncMint(api_key=server.api_key, base_url=server.base_url,
+                                     timeout=60.0, max_retries=0) as amint:  # fmt: skip
+                    started = time.monotonic()
+                    with pytest.raises(TimeoutError):
+                        await asyncio.wait_for(amint.assets.download(op.id, tmp_path), 1.0)
+                    return time.monotonic() - started
+
+            took = asyncio.run(main())
+    finally:
+        hole.close()
+    assert took < 10.0, f"wait_for(download, 1 s) took {took:.1f} s (connect/read timeout 60 s)"
+
+
+def test_no_worker_thread_outlives_a_download(tmp_path: Path) -> None:
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": MiB})
+    with serve_fake_mint(fake) as server:
+        with Mint(api_key=server.api_key, base_url=server.base_url) as mint:
+            op = mint.models.generate(prompt="a lantern")
+            fake.advance(3600)
+
+        async def main() -> list[threading.Thread]:
+            async with AsyncMint(api_key=server.api_key, base_url=server.base_url) as amint:
+                report = await amint.assets.download(op.id, tmp_path, max_concurrency=3)
+                assert report.ok
+                return _asset_threads()  # right after return, no polling
+
+        assert asyncio.run(main()) == []
+
+
+ABANDON = """
+import asyncio, sys
+from mint_ext import AsyncMint
+base_url, api_key, op_id, out = sys.argv[1:5]
+loop = asyncio.new_event_loop()
+mint = AsyncMint(api_key=api_key, base_url=base_url, timeout=60.0)
+task = loop.create_task(mint.assets.download(op_id, out))
+loop.run_until_complete(asyncio.wait([task], timeout=1.5))
+loop.close()  # the download is abandoned with its loop, never cancelled
+print("left", flush=True)
+"""
+
+
+def test_a_program_that_abandons_a_download_with_its_loop_exits_at_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # The server outlives the program (as a CDN does): its stalled body must not hold the exit.
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 8 * MiB}, asset_rate=2048.0)
+    with serve_fake_mint(fake) as server:
+        with Mint(api_key=server.api_key, base_url=server.base_url) as mint:
+            op = mint.models.generate(prompt="a lantern")
+            fake.advance(3600)
+        args = [server.base_url, server.api_key, op.id, str(tmp_path)]
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-c", ABANDON, *args], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        took = time.monotonic() - started
+    assert "left" in done.stdout, done.stderr[-2000:]
+    assert took < 20.0, f"the program took {took:.1f} s to exit (read timeout 60 s)"
