@@ -470,21 +470,76 @@ def asset_transport(
 
 
 class _ThreadedBody(httpx.AsyncByteStream):
-    """A sync response body read in worker threads (see :class:`ThreadedAssetTransport`)."""
+    """A sync response body read ahead by a worker thread (see :class:`ThreadedAssetTransport`).
+
+    The worker reads on while the event loop hands earlier pieces to the disk (at most
+    :data:`AHEAD` pieces, ~1 MiB each, wait in memory): one thread hop per MiB costs the loop
+    nothing it waits on. Errors of the read (httpx's own types) are raised where the piece
+    would have come. Closing early asks the worker to stop and close the stream itself once
+    its read under way returns (two threads never touch the stream at once); a cancelled or
+    abandoned reader shuts the transport's sockets down (the whole download stops together).
+    """
+
+    AHEAD = 4
+    _END = object()
 
     def __init__(self, inner: httpx.SyncByteStream, owner: ThreadedAssetTransport) -> None:
         self._inner = inner
         self._owner = owner
+        self._stop = threading.Event()
+        self._room = threading.Semaphore(self.AHEAD)
+        self._pumping = False
+        self._done = threading.Event()
+
+    def _pump(self, post: Callable[[object], None]) -> None:
+        try:
+            for piece in self._inner:
+                while not self._room.acquire(timeout=0.1):
+                    if self._stop.is_set():
+                        return
+                if self._stop.is_set():
+                    return
+                post(piece)
+            post(self._END)
+        except BaseException as exc:  # the read's error, for the reader (httpx's types)
+            post(exc)
+        finally:
+            if self._stop.is_set():
+                self._inner.close()
+            self._done.set()
 
     async def __aiter__(self) -> typing.AsyncIterator[bytes]:
-        pieces = iter(self._inner)
-        while (piece := await self._owner.run(functools.partial(next, pieces, None))) is not None:
-            yield piece
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[object] = asyncio.Queue()
+
+        def post(item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(pieces.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody reads any more
+                self._stop.set()
+
+        self._pumping = True
+        self._owner.submit(functools.partial(self._pump, post))
+        try:
+            while True:
+                item = await pieces.get()
+                self._room.release()
+                if item is self._END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield typing.cast(bytes, item)
+        except (asyncio.CancelledError, GeneratorExit):
+            self._stop.set()
+            self._owner.interrupt()
+            raise
 
     async def aclose(self) -> None:
-        # On the loop, not in a worker: closing does not wait on the network (an unfinished
-        # body closes the connection), and a worker may still be stuck in a connect.
-        self._inner.close()
+        if self._pumping and not self._done.is_set():
+            self._stop.set()  # the worker closes the stream when its read returns
+            self._room.release()
+        else:
+            self._inner.close()  # on the loop: closing waits on nothing
 
 
 class _DaemonThreads(concurrent.futures.Executor):
@@ -582,6 +637,13 @@ class ThreadedAssetTransport(httpx.AsyncBaseTransport):
         self._inner = asset_transport(ssl_context, self._live)
         self._executor = _DaemonThreads(max_workers, "mint-assets")
 
+    def submit(self, fn: Callable[[], object]) -> None:
+        """Run ``fn`` on one of the transport's workers (its outcome is its own business)."""
+        self._executor.submit(fn)
+
+    def interrupt(self) -> None:
+        self._live.interrupt()
+
     async def run(self, fn: Callable[[], T]) -> T:
         return await in_thread(
             fn, executor=self._executor, on_cancel=self._live.interrupt, grace=self.GRACE
@@ -601,6 +663,7 @@ class ThreadedAssetTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         try:
+            self._live.interrupt()  # a worker still reading (a body closed early) ends now
             self._inner.close()  # the pool: closes its sockets, waits on nothing
         finally:
             self._executor.shutdown(wait=False, cancel_futures=True)
@@ -611,7 +674,7 @@ class ThreadedAssetTransport(httpx.AsyncBaseTransport):
         except RuntimeError:  # closed from a coroutine abandoned with its loop: nothing to wait on
             return
         until = loop.time() + self.GRACE  # (polled: a joining thread would itself be waited for)
-        while self._executor.alive() and loop.time() < until:
+        while self._executor.alive() and loop.time() < until:  # noqa: ASYNC110 (threads: no event)
             await asyncio.sleep(0.002)
 
 

@@ -267,3 +267,38 @@ def test_a_program_that_abandons_a_download_with_its_loop_exits_at_once(tmp_path
         took = time.monotonic() - started
     assert "left" in done.stdout, done.stderr[-2000:]
     assert took < 20.0, f"the program took {took:.1f} s to exit (read timeout 60 s)"
+
+
+def test_a_body_left_early_stops_its_reader_and_the_next_download_is_whole(
+    tmp_path: Path,
+) -> None:
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 24 * MiB})
+    with serve_fake_mint(fake) as server:
+        with Mint(api_key=server.api_key, base_url=server.base_url) as mint:
+            op = mint.models.generate(prompt="a lantern")
+            fake.advance(3600)
+            op = mint.operations.get(op)
+
+        class Enough(Exception):
+            pass
+
+        def stop_midway(event: object) -> None:
+            if 0 < getattr(event, "bytes_done", 0) < 24 * MiB:
+                raise Enough
+
+        async def main() -> object:
+            async with AsyncMint(api_key=server.api_key, base_url=server.base_url) as amint:
+                with pytest.raises(Enough):
+                    await amint.assets.download(op, tmp_path, include=["glb"], progress=stop_midway)
+                assert _asset_threads() == []  # the reader stopped with the download
+                return await amint.assets.download(op, tmp_path, include=["glb"])
+
+        report = asyncio.run(main())
+    (asset,) = report.assets  # type: ignore[attr-defined]
+    assert (
+        asset.status == "downloaded"
+        and asset.path.read_bytes()
+        == fake.asset(
+            op.assets.glb_url  # type: ignore[union-attr]
+        ).read()
+    )
