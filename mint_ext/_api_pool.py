@@ -30,7 +30,7 @@ import typing
 import httpcore
 import httpx
 
-from ._asset_transport import fast_reads_supported
+from ._asset_transport import AsyncStreamWrapper, fast_reads_supported
 from ._core import HttpClientT, make_http_client
 
 
@@ -96,27 +96,14 @@ def _readable(sock: _HasFileno | None) -> bool:
     return bool(poller.poll(0))
 
 
-class _KnownSocket(httpcore.AsyncNetworkStream):
+class _KnownSocket(AsyncStreamWrapper):
     """An async network stream that answers ``is_readable`` from the socket it remembers."""
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self._inner = inner
+        super().__init__(inner)
         # asyncio hands out a ``TransportSocket`` (a socket.socket look-alike), hence fileno.
         sock = inner.get_extra_info("socket")
         self._sock: _HasFileno | None = sock if callable(getattr(sock, "fileno", None)) else None
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
-                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:  # fmt: skip
-        return _KnownSocket(await self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> typing.Any:
         if info == "is_readable" and self._sock is not None:

@@ -328,9 +328,33 @@ def _anyio_tls_reader(stream: object) -> Callable[[int], bytes] | None:
     return read_now
 
 
-class _AsyncLargeReads(httpcore.AsyncNetworkStream):
+class AsyncStreamWrapper(httpcore.AsyncNetworkStream):
+    """An httpcore async network stream that hands everything to ``inner``; subclasses change
+    what they need (a TLS upgrade is wrapped the same way, by ``type(self)(...)``)."""
+
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        return type(self)(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
+
+
+class _AsyncLargeReads(AsyncStreamWrapper):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        super().__init__(inner)
         self._narrow = _widen_asyncio_reads(inner)
         self._tls_read_now = _anyio_tls_reader(inner)
 
@@ -347,20 +371,11 @@ class _AsyncLargeReads(httpcore.AsyncNetworkStream):
             total += len(more)
         return b"".join(parts) if len(parts) > 1 else data
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
     async def start_tls(self, ssl_context: typing.Any, server_hostname: str | None = None,
                         timeout: float | None = None) -> httpcore.AsyncNetworkStream:  # fmt: skip
         if self._narrow is not None:
             self._narrow()
-        return _AsyncLargeReads(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> typing.Any:
-        return self._inner.get_extra_info(info)
+        return await super().start_tls(ssl_context, server_hostname, timeout)
 
 
 class _Live:
