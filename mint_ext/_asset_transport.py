@@ -490,21 +490,27 @@ class _ThreadedBody(httpx.AsyncByteStream):
     The worker reads on while the event loop hands earlier pieces to the disk (at most
     :data:`AHEAD` pieces, ~1 MiB each, wait in memory): one thread hop per MiB costs the loop
     nothing it waits on. Errors of the read (httpx's own types) are raised where the piece
-    would have come. Closing early asks the worker to stop and close the stream itself once
-    its read under way returns (two threads never touch the stream at once); a cancelled or
-    abandoned reader shuts the transport's sockets down (the whole download stops together).
+    would have come. Closing early (the flow saw enough, or its reader was dropped) stops the
+    worker: this response's socket is shut down so a read under way ends now, and the worker,
+    the only one touching the stream then, closes it (exactly one side closes, decided under a
+    lock). A *cancelled* reader shuts all the transport's sockets down: the whole download
+    stops together.
     """
 
     AHEAD = 4
     _END = object()
 
-    def __init__(self, inner: httpx.SyncByteStream, owner: ThreadedAssetTransport) -> None:
+    def __init__(
+        self, inner: httpx.SyncByteStream, owner: ThreadedAssetTransport, sock: object
+    ) -> None:
         self._inner = inner
         self._owner = owner
-        self._stop = threading.Event()
+        self._sock = sock if isinstance(sock, socket.socket) else None
         self._room = threading.Semaphore(self.AHEAD)
-        self._pumping = False
-        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pumping = False  # a worker owns the stream (until _done)
+        self._done = False
 
     def _pump(self, post: Callable[[object], None]) -> None:
         try:
@@ -519,9 +525,11 @@ class _ThreadedBody(httpx.AsyncByteStream):
         except BaseException as exc:  # the read's error, for the reader (httpx's types)
             post(exc)
         finally:
-            if self._stop.is_set():
+            with self._lock:
+                self._done = True
+                close = self._stop.is_set()
+            if close:
                 self._inner.close()
-            self._done.set()
 
     async def __aiter__(self) -> typing.AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -533,7 +541,8 @@ class _ThreadedBody(httpx.AsyncByteStream):
             except RuntimeError:  # the loop is closed: nobody reads any more
                 self._stop.set()
 
-        self._pumping = True
+        with self._lock:
+            self._pumping = True
         self._owner.submit(functools.partial(self._pump, post))
         try:
             while True:
@@ -544,16 +553,28 @@ class _ThreadedBody(httpx.AsyncByteStream):
                 if isinstance(item, BaseException):
                     raise item
                 yield typing.cast(bytes, item)
-        except (asyncio.CancelledError, GeneratorExit):
-            self._stop.set()
+        except asyncio.CancelledError:
             self._owner.interrupt()
+            self._stop_early()
+            raise
+        except GeneratorExit:  # dropped by its reader: only this body stops
+            self._stop_early()
             raise
 
-    async def aclose(self) -> None:
-        if self._pumping and not self._done.is_set():
-            self._stop.set()  # the worker closes the stream when its read returns
+    def _stop_early(self) -> bool:
+        """Ask a running worker to stop and close; False if no worker owns the stream now."""
+        with self._lock:
+            self._stop.set()
+            running = self._pumping and not self._done
+        if running:
             self._room.release()
-        else:
+            if self._sock is not None:  # a read under way ends now (this response only)
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+        return running
+
+    async def aclose(self) -> None:
+        if not self._stop_early():
             self._inner.close()  # on the loop: closing waits on nothing
 
 
@@ -669,10 +690,12 @@ class ThreadedAssetTransport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol("an asset request with a streaming body")
         response = await self.run(functools.partial(self._inner.handle_request, request))
         assert isinstance(response.stream, httpx.SyncByteStream)
+        network = response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
         return httpx.Response(
             response.status_code,
             headers=response.headers,
-            stream=_ThreadedBody(response.stream, self),
+            stream=_ThreadedBody(response.stream, self, sock),
             extensions=response.extensions,
         )
 

@@ -202,7 +202,10 @@ async def in_thread(
         else:
             task.add_done_callback(_retrieve)
         raise
-    except BaseException:  # GeneratorExit (the coroutine closed, never resumed), Ctrl-C
+    except GeneratorExit:  # the coroutine was closed, never resumed: the work ends on its own
+        task.add_done_callback(_retrieve)
+        raise
+    except BaseException:  # thrown in (Ctrl-C, SystemExit): as a cancellation, without the wait
         if on_cancel is not None and not task.done():
             on_cancel()
         task.add_done_callback(_retrieve)

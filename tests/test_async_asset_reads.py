@@ -302,3 +302,69 @@ def test_a_body_left_early_stops_its_reader_and_the_next_download_is_whole(
             op.assets.glb_url  # type: ignore[union-attr]
         ).read()
     )
+
+
+class _HtmlThenStall(_BlackHole):
+    """Answers each request with 200, an 8 MiB Content-Length, an HTML page's first 2 MiB
+    (labelled image/png), then nothing: a captive portal that hangs."""
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn = self.sock.accept()[0]
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _answer(conn: socket.socket) -> None:
+        try:
+            while request := conn.recv(65536):  # a HEAD gets headers; a GET the page, stalled
+                head = (
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\nContent-Type: image/png\r\n\r\n"
+                )
+                body = (
+                    b""
+                    if request.startswith(b"HEAD")
+                    else b"<!DOCTYPE html><html>" + b"x" * (2 * MiB)
+                )
+                conn.sendall(head + body)
+        except OSError:
+            pass
+
+
+def test_a_body_left_early_on_a_stalled_host_frees_its_worker_and_spares_the_others(
+    tmp_path: Path,
+) -> None:
+    # max_concurrency=1: the download has one worker. The preview is an HTML page whose host
+    # then stalls; the SDK rejects it after the first piece and leaves the body. Its reader must
+    # stop at once (not at the 60 s read timeout) and the other files must still download.
+    portal = _HtmlThenStall()
+    fake = FakeMint(clock=FakeClock(), asset_sizes={"glb": 2 * MiB})
+    try:
+        with serve_fake_mint(fake) as server:
+            with Mint(api_key=server.api_key, base_url=server.base_url) as mint:
+                op = mint.models.generate(prompt="a lantern")
+                fake.advance(3600)
+            fields = {"previewImageUrl": f"http://127.0.0.1:{portal.port}/preview.png"}
+            fake.inject(Fault.asset_fields(fields), route="GET /v1/operations/*", times=10)
+
+            async def main() -> object:
+                async with AsyncMint(api_key=server.api_key, base_url=server.base_url,
+                                     timeout=60.0, max_retries=0) as amint:  # fmt: skip
+                    return await asyncio.wait_for(
+                        amint.assets.download(op.id, tmp_path, max_concurrency=1,
+                                              allow_partial=True), 30)  # fmt: skip
+
+            started = time.monotonic()
+            report = asyncio.run(main())
+            took = time.monotonic() - started
+    finally:
+        portal.close()
+    status = {a.kind: (a.status, type(a.error).__name__) for a in report.assets}  # type: ignore[attr-defined]
+    assert status["preview"] == ("failed", "AssetVerificationError"), status
+    assert {k: s for k, (s, _) in status.items() if k != "preview"} == {
+        "glb": "downloaded", "thumbnail": "downloaded"}, status  # fmt: skip
+    assert took < 20.0, f"the download took {took:.1f} s"
+    assert _wait_for(lambda: not _asset_threads()), _asset_threads()
