@@ -170,6 +170,7 @@ async def in_thread(
     executor: concurrent.futures.Executor | None = None,
     on_cancel: Callable[[], object] | None = None,
     grace: float | None = None,
+    on_lost: Callable[[T], object] | None = None,
 ) -> T:
     """``fn()`` in a worker thread; a cancellation waits for it to end before it goes on.
 
@@ -179,7 +180,8 @@ async def in_thread(
     return sooner (a blocked socket read is ended by shutting the socket down); ``grace``: wait
     at most this long for ``fn`` after a cancellation, then leave it to finish on its own (for
     network work that touches nothing the cleanup releases; None: wait for it, as disk work
-    must).
+    must); ``on_lost``: given the result of an ``fn`` that finished although the wait was
+    cancelled (an opened file, a taken lock), so that it is not lost unreleased.
     """
     # A plain executor future (no task around ``to_thread``): one loop turn less per action.
     ctx = contextvars.copy_context()
@@ -198,7 +200,8 @@ async def in_thread(
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait([task], timeout=left)
         if task.done() and not task.cancelled():
-            task.exception()  # retrieved: the cancellation is what goes on
+            if task.exception() is None and on_lost is not None:  # retrieved either way
+                on_lost(task.result())
         else:
             task.add_done_callback(_retrieve)
         raise
@@ -278,6 +281,17 @@ def _in_memory(body: bytes) -> Iterator[bytes]:
 async def _ain_memory(body: bytes) -> AsyncIterator[bytes]:
     for i in range(0, len(body), GATHER):
         yield body[i : i + GATHER]
+
+
+def _keep(held: list[Resource]) -> Callable[[object], None]:
+    """``on_lost`` for a disk action: a resource it made while its task was being cancelled
+    joins ``held``, so the driver's cleanup releases it (a lock taken then was kept forever)."""
+
+    def keep(result: object) -> None:
+        if isinstance(result, Resource):
+            held.append(result)
+
+    return keep
 
 
 def _release(held: list[Resource]) -> None:
@@ -415,7 +429,9 @@ async def iterate_async(
             outcome = error = None
             if isinstance(action, DiskAction):
                 try:
-                    outcome = await in_thread(functools.partial(disk.perform, action))
+                    outcome = await in_thread(
+                        functools.partial(disk.perform, action), on_lost=_keep(held)
+                    )
                 except Exception as exc:
                     error = exc
                 if isinstance(outcome, Resource):
