@@ -716,11 +716,6 @@ class ThreadedAssetTransport(httpx.AsyncBaseTransport):
             await asyncio.sleep(0.002)
 
 
-def threaded_supported() -> bool:
-    """Can :class:`ThreadedAssetTransport` be used (the sync pool is ours, so interruptible)?"""
-    return fast_reads_supported()
-
-
 def async_asset_transport(ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncHTTPTransport:
     """The async twin of :func:`asset_transport`."""
     context = ssl_context or httpx.create_ssl_context()

@@ -51,9 +51,9 @@ from ._asset_transport import (
     asset_transport,
     async_asset_transport,
     borrowed_mounts,
+    fast_reads_supported,
     inherited_tls,
     proxied_by_environment,
-    threaded_supported,
 )
 from ._core import USER_AGENT, Core, HttpClientT, InvalidArgumentError, make_http_client
 from ._download_core import (
@@ -518,7 +518,7 @@ def _asset_client(
 def _async_fast(workers: int, context: ssl.SSLContext | None) -> httpx.AsyncBaseTransport:
     """AsyncMint's asset transport: the sync fast one in ``workers`` threads where it can be
     (see :class:`~mint_ext._asset_transport.ThreadedAssetTransport`), else the async one."""
-    if threaded_supported():
+    if fast_reads_supported():  # the sync pool is ours, so its sockets can be shut down
         return ThreadedAssetTransport(context, workers)
     return async_asset_transport(context)
 

@@ -176,8 +176,8 @@ async def in_thread(
 
     The flow's cleanup (closing a file, releasing a lock) must not run while the thread still
     uses that file or is taking that lock. ``executor``: where to run (default: the loop's);
-    ``on_cancel``: called (on the loop) when the wait is cancelled or abandoned, to make ``fn``
-    return sooner (a blocked socket read is ended by shutting the socket down); ``grace``: wait
+    ``on_cancel``: called (on the loop) when the wait is cancelled (or Ctrl-C is thrown in), to
+    make ``fn`` return sooner (a blocked socket read is ended by shutting the socket down); ``grace``: wait
     at most this long for ``fn`` after a cancellation, then leave it to finish on its own (for
     network work that touches nothing the cleanup releases; None: wait for it, as disk work
     must); ``on_lost``: given the result of an ``fn`` that finished although the wait was
@@ -205,11 +205,10 @@ async def in_thread(
         else:
             task.add_done_callback(_retrieve)
         raise
-    except GeneratorExit:  # the coroutine was closed, never resumed: the work ends on its own
-        task.add_done_callback(_retrieve)
-        raise
-    except BaseException:  # thrown in (Ctrl-C, SystemExit): as a cancellation, without the wait
-        if on_cancel is not None and not task.done():
+    except BaseException as exc:
+        # Thrown in (Ctrl-C, SystemExit): as a cancellation, without the wait. GeneratorExit
+        # (the coroutine closed, never resumed): the work just ends on its own.
+        if on_cancel is not None and not task.done() and not isinstance(exc, GeneratorExit):
             on_cancel()
         task.add_done_callback(_retrieve)
         raise
@@ -414,6 +413,7 @@ async def iterate_async(
     bodies: dict[int, AsyncIterator[bytes]] = {}
     opened: list[httpx.Response] = []
     held: list[Resource] = []
+    keep = _keep(held)  # a resource made while the task was cancelled is still released
     outcome: Outcome = None
     error: BaseException | None = None
     try:
@@ -429,9 +429,7 @@ async def iterate_async(
             outcome = error = None
             if isinstance(action, DiskAction):
                 try:
-                    outcome = await in_thread(
-                        functools.partial(disk.perform, action), on_lost=_keep(held)
-                    )
+                    outcome = await in_thread(functools.partial(disk.perform, action), on_lost=keep)
                 except Exception as exc:
                     error = exc
                 if isinstance(outcome, Resource):
