@@ -43,25 +43,25 @@ class _Body:
     def close(self) -> None:
         self._closed()
 
-
-class _SyncBody(_Body, httpx.SyncByteStream):
-    def __iter__(self) -> Iterator[bytes]:
+    def _pieces(self) -> Iterator[bytes]:
+        """The body, then the cut's error if any; closed at its end (both drivers read this)."""
         try:
             for chunk in self.reply.body_chunks():
                 yield bytes(chunk)
             _raise_cut(self.reply, self.request)
         finally:
             self._closed()
+
+
+class _SyncBody(_Body, httpx.SyncByteStream):
+    def __iter__(self) -> Iterator[bytes]:
+        return self._pieces()
 
 
 class _AsyncBody(_Body, httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            for chunk in self.reply.body_chunks():
-                yield bytes(chunk)
-            _raise_cut(self.reply, self.request)
-        finally:
-            self._closed()
+        for piece in self._pieces():
+            yield piece
 
     async def aclose(self) -> None:
         self._closed()
