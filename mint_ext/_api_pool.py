@@ -30,7 +30,7 @@ import typing
 import httpcore
 import httpx
 
-from ._asset_transport import AsyncStreamWrapper, fast_reads_supported
+from ._asset_transport import AsyncBackendWrapper, AsyncStreamWrapper, fast_reads_supported
 from ._core import HttpClientT, make_http_client
 
 
@@ -111,24 +111,11 @@ class _KnownSocket(AsyncStreamWrapper):
         return self._inner.get_extra_info(info)
 
 
-class _KnownSocketBackend(httpcore.AsyncNetworkBackend):
+class _KnownSocketBackend(AsyncBackendWrapper):
+    """``inner``'s connections with :class:`_KnownSocket`."""
+
     def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: typing.Iterable[typing.Any] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:  # fmt: skip
-        return _KnownSocket(await self._inner.connect_tcp(host, port, timeout, local_address,
-                                                          socket_options))  # fmt: skip
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: typing.Iterable[typing.Any] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:  # fmt: skip
-        return _KnownSocket(await self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        super().__init__(inner, _KnownSocket)
 
 
 def speed_up(client: httpx.Client | httpx.AsyncClient) -> bool:

@@ -430,19 +430,37 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class _AsyncBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
+class AsyncBackendWrapper(httpcore.AsyncNetworkBackend):
+    """``inner``'s connections, each wrapped by ``wrap`` (an :class:`AsyncStreamWrapper`)."""
+
+    def __init__(
+        self,
+        inner: httpcore.AsyncNetworkBackend,
+        wrap: Callable[[httpcore.AsyncNetworkStream], httpcore.AsyncNetworkStream],
+    ) -> None:
+        self._inner, self._wrap = inner, wrap
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
                           socket_options: typing.Iterable[typing.Any] | None = None,
                           ) -> httpcore.AsyncNetworkStream:  # fmt: skip
-        return _AsyncLargeReads(await self._inner.connect_tcp(host, port, timeout, local_address,
-                                                              socket_options))  # fmt: skip
+        return self._wrap(await self._inner.connect_tcp(host, port, timeout, local_address,
+                                                        socket_options))  # fmt: skip
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: typing.Iterable[typing.Any] | None = None,
+                                  ) -> httpcore.AsyncNetworkStream:  # fmt: skip
+        return self._wrap(await self._inner.connect_unix_socket(path, timeout, socket_options))
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class _AsyncBackend(AsyncBackendWrapper):
+    """AnyIO's connections with :class:`_AsyncLargeReads`."""
+
+    def __init__(self) -> None:
+        super().__init__(httpcore.AnyIOBackend(), _AsyncLargeReads)
 
 
 def _pool_options(ssl_context: ssl.SSLContext) -> dict[str, typing.Any]:
